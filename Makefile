@@ -1,0 +1,37 @@
+# dvc-rollout: `make lab` brings the local lab up; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+
+.PHONY: venv lint test lab lab-down engine images bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+engine:
+	bash infra/engine.sh ensure
+
+test: venv lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lab: venv engine
+	$(BIN)/dvc-rollout lab up
+
+lab-down: venv
+	$(BIN)/dvc-rollout lab down
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
