@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name == name:
+            if exc.name is not None and name.startswith(exc.name):
                 continue  # that part is not built yet
             raise
         register: _Registrar = module.register
