@@ -1,0 +1,346 @@
+"""Build the lab's container images locally, tagged by their content.
+
+No container registry is reachable, so every image starts from a Debian bookworm
+root filesystem made with debootstrap and `docker import`, and each component is
+built from `infra/images/<name>/Dockerfile` on top of it. A tag is a hash of
+everything that goes into the image, so an unchanged image is never rebuilt and a
+changed file always yields a new tag (the Pulumi program then replaces exactly the
+containers whose image changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import importlib.util
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from dvc_rollout.errors import DvcRolloutError, EnvironmentProblem, UsageError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+IMAGES_DIR = Path(__file__).resolve().parent / "images"
+CACHE_DIR = Path(os.environ.get("DVC_IMAGE_CACHE", "/var/cache/dvc-rollout"))
+REPOSITORY = "dvc-rollout"
+
+IMAGES: tuple[str, ...] = (
+    "base",
+    "postgres",
+    "kannel",
+    "smsc-sim",
+    "portal",
+    "nginx",
+    "prometheus",
+    "alertmanager",
+    "webhook",
+    "ntp",
+    "terminal",
+    "exporter",
+)
+
+# Project files an image carries besides its own folder (repo-relative paths).
+EXTRA_CONTEXT: dict[str, tuple[str, ...]] = {
+    "exporter": ("exporters", "inventory", "dvc_rollout/__init__.py", "dvc_rollout/errors.py"),
+}
+# Python distributions copied from the project's pinned environment into an image
+# because Debian bookworm lacks them at the needed version (pydantic 2 for `inventory`).
+VENDORED: dict[str, tuple[str, ...]] = {
+    "exporter": (
+        "pydantic",
+        "pydantic_core",
+        "annotated_types",
+        "typing_inspection",
+        "typing_extensions",
+    ),
+}
+
+ROOTFS_SCRIPT = IMAGES_DIR / "base" / "rootfs.sh"
+_SKIPPED_PARTS = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+_TAIL_LINES = 40
+
+Progress = Callable[[str], None]
+
+
+class ImageBuildError(DvcRolloutError):
+    """An image failed to build; the message names it and shows the end of its log."""
+
+
+def _included(path: Path) -> bool:
+    return not (_SKIPPED_PARTS & set(path.parts)) and path.suffix != ".pyc"
+
+
+def _tree(root: Path, arc_prefix: str) -> Iterator[tuple[str, Path]]:
+    if root.is_file():
+        yield arc_prefix, root
+        return
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and _included(path.relative_to(root)):
+            yield f"{arc_prefix}/{path.relative_to(root).as_posix()}".lstrip("/"), path
+
+
+def _vendored_paths(dist: str) -> Path:
+    spec = importlib.util.find_spec(dist)
+    if spec is None or spec.origin is None:
+        raise EnvironmentProblem(
+            f"the {dist!r} package is not installed in this Python environment, "
+            "and the exporter image carries it: run `make venv` and use .venv/bin/python"
+        )
+    origin = Path(spec.origin)
+    return origin.parent if origin.name == "__init__.py" else origin
+
+
+def context_files(name: str) -> list[tuple[str, Path]]:
+    """Every file of an image's build context as (name inside the context, path).
+
+    The list is sorted and is both what gets hashed into the tag and what gets sent
+    to the engine, so the tag can never miss a file the image depends on.
+    """
+    if name not in IMAGES:
+        raise UsageError(f"unknown image {name!r}: choose from {', '.join(IMAGES)}")
+    folder = IMAGES_DIR / name
+    files = list(_tree(folder, ""))
+    for rel in EXTRA_CONTEXT.get(name, ()):
+        if (REPO_ROOT / rel).exists():
+            files.extend(_tree(REPO_ROOT / rel, rel))
+    for dist in VENDORED.get(name, ()):
+        path = _vendored_paths(dist)
+        files.extend(_tree(path, f"vendor/{path.name}"))
+    return sorted(files)
+
+
+def _rootfs_digest() -> str:
+    return hashlib.sha256(ROOTFS_SCRIPT.read_bytes()).hexdigest()[:12]
+
+
+def image_tag(name: str) -> str:
+    """The content tag `dvc-rollout/<name>:<12 hex>` of an image; pure, no Docker call.
+
+    The hash covers the image name, every context file (path and bytes) and, for the
+    components, the base tag, so rebuilding the base moves every tag with it.
+    """
+    digest = hashlib.sha256(name.encode())
+    for arcname, path in context_files(name):
+        digest.update(b"\0file\0" + arcname.encode() + b"\0")
+        digest.update(path.read_bytes())
+    digest.update(b"\0base\0" + (image_tag("base") if name != "base" else "").encode())
+    return f"{REPOSITORY}/{name}:{digest.hexdigest()[:12]}"
+
+
+def rootfs_tag() -> str:
+    """Tag of the imported debootstrap root filesystem the base Dockerfile starts from."""
+    return f"{REPOSITORY}/rootfs:{_rootfs_digest()}"
+
+
+def _client() -> Any:
+    import docker
+
+    try:
+        client = docker.from_env(timeout=900)
+        client.ping()
+    except Exception as exc:
+        raise EnvironmentProblem(
+            f"the Docker engine does not answer ({exc}): run `bash infra/engine.sh ensure` "
+            "(it installs and starts dockerd when run as root), then try again"
+        ) from exc
+    return client
+
+
+def _exists(client: Any, tag: str) -> bool:
+    import docker
+
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def _make_rootfs_tarball(progress: Progress) -> Path:
+    tarball = CACHE_DIR / f"rootfs-bookworm-minbase-{_rootfs_digest()}.tar"
+    if tarball.exists():
+        progress(f"rootfs: using cached {tarball}")
+        return tarball
+    if os.geteuid() != 0:
+        raise EnvironmentProblem(
+            "making the base image needs root (debootstrap): run the build as root, "
+            f"or place a rootfs tarball at {tarball}"
+        )
+    if shutil.which("debootstrap") is None:
+        raise EnvironmentProblem(
+            "debootstrap is not installed: run `apt-get install debootstrap` and try again"
+        )
+    progress("rootfs: debootstrap --variant=minbase bookworm (a few minutes the first time)")
+    result = subprocess.run(
+        ["bash", str(ROOTFS_SCRIPT), str(tarball)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-_TAIL_LINES:])
+        raise ImageBuildError(
+            f"debootstrap of the base root filesystem failed (exit {result.returncode}); "
+            f"check that http://deb.debian.org answers, then run the build again.\n"
+            f"--- last lines of the log ---\n{tail}"
+        )
+    return tarball
+
+
+def _import_rootfs(client: Any, progress: Progress) -> str:
+    tag = rootfs_tag()
+    if _exists(client, tag):
+        return tag
+    tarball = _make_rootfs_tarball(progress)
+    repository, _, version = tag.partition(":")
+    progress(f"rootfs: docker import {tarball.name} as {tag}")
+    client.api.import_image_from_file(
+        str(tarball), repository=repository, tag=version, changes=['CMD ["bash"]']
+    )
+    if not _exists(client, tag):
+        raise ImageBuildError(
+            f"docker import of {tarball} did not produce {tag}: see dockerd's log"
+        )
+    return tag
+
+
+def _context_tar(name: str) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for arcname, path in context_files(name):
+            info = tar.gettarinfo(str(path), arcname)
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            info.mtime = 0
+            with path.open("rb") as handle:
+                tar.addfile(info, handle)
+    buffer.seek(0)
+    return buffer
+
+
+def _build_one(client: Any, name: str, base: str, progress: Progress) -> str:
+    tag = image_tag(name)
+    tail: deque[str] = deque(maxlen=_TAIL_LINES)
+    progress(f"{name}: building {tag}")
+    error: str | None = None
+    try:
+        stream = client.api.build(
+            fileobj=_context_tar(name),
+            custom_context=True,
+            tag=tag,
+            buildargs={"BASE": base},
+            rm=True,
+            forcerm=True,
+            pull=False,
+            labels={"dvc-rollout.image": name},
+            decode=True,
+        )
+        for chunk in stream:
+            text = chunk.get("stream") or chunk.get("status") or ""
+            for line in str(text).splitlines():
+                tail.append(line)
+                if line.startswith("Step "):
+                    progress(f"{name}: {line}")
+            if "error" in chunk:
+                error = str(chunk.get("error", "")).strip()
+                tail.append(error)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    if error is None and not _exists(client, tag):
+        error = "the engine finished without producing the tag"
+    if error is not None:
+        log = "\n".join(tail)
+        raise ImageBuildError(
+            f"building image {name!r} ({tag}) failed: {error}\n"
+            f"Fix infra/images/{name}/ and build again.\n"
+            f"--- last lines of the build log ---\n{log}"
+        )
+    progress(f"{name}: built {tag}")
+    return tag
+
+
+def _ordered(names: Iterable[str] | None) -> list[str]:
+    wanted = list(IMAGES) if names is None else list(dict.fromkeys(names))
+    unknown = [n for n in wanted if n not in IMAGES]
+    if unknown:
+        raise UsageError(f"unknown image(s) {', '.join(unknown)}: choose from {', '.join(IMAGES)}")
+    return wanted
+
+
+class _BuildLock:
+    """Serialise builds across processes (CLI, test workers) so none duplicates work."""
+
+    def __init__(self) -> None:
+        self._handle: io.TextIOWrapper | None = None
+
+    def __enter__(self) -> _BuildLock:
+        lock_dir = CACHE_DIR if os.access(CACHE_DIR.parent, os.W_OK) else Path("/tmp")
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        self._handle = (lock_dir / "build.lock").open("w")
+        fcntl.flock(self._handle, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+
+
+def build(
+    names: Iterable[str] | None = None, *, progress: Progress | None = None
+) -> dict[str, str]:
+    """Build the named images (all by default) that are missing; return name -> tag.
+
+    The base image is built first when any requested image needs it. Tags that
+    already exist locally are skipped, so a second run is a cheap no-op.
+    """
+    wanted = _ordered(names)
+    say: Progress = progress or (lambda _line: None)
+    tags = {name: image_tag(name) for name in wanted}
+    client = _client()
+    with _BuildLock():
+        base = image_tag("base")
+        if not _exists(client, base):
+            _build_one(client, "base", _import_rootfs(client, say), say)
+        for name in wanted:
+            if name == "base":
+                continue
+            if _exists(client, tags[name]):
+                say(f"{name}: {tags[name]} is up to date")
+                continue
+            _build_one(client, name, base, say)
+    return tags
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m infra.images [names...]`: build and print name -> tag."""
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.images", description="Build the lab's container images."
+    )
+    parser.add_argument("names", nargs="*", help=f"images to build (default: all of {IMAGES})")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only name -> tag")
+    args = parser.parse_args(argv)
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        tags = build(args.names or None, progress=None if args.quiet else say)
+    except DvcRolloutError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    for name, tag in tags.items():
+        print(f"{name}\t{tag}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
