@@ -53,19 +53,9 @@ def load(directory: Path | str | None = None, records: Path | str | None = None)
             parsed[name] = schema.model_validate(data)
         except ValidationError as exc:
             problems.extend(_schema_problems(path.name, exc))
-    if len(parsed) == len(model.FILE_MODELS) and not problems:
-        inventory = Inventory(
-            units_file=parsed["units.yaml"],  # type: ignore[arg-type]
-            services_file=parsed["services.yaml"],  # type: ignore[arg-type]
-            plan_file=parsed["plan.yaml"],  # type: ignore[arg-type]
-            sites_file=parsed["sites.yaml"],  # type: ignore[arg-type]
-            records_file=parsed["records.yaml"],  # type: ignore[arg-type]
-            oncall_file=parsed["oncall.yaml"],  # type: ignore[arg-type]
-            source=str(root),
-        )
-        problems.extend(cross_check(inventory))
-        if not problems:
-            return inventory
+    problems.extend(cross_check(parsed, source=str(root)))
+    if not problems:
+        return _assemble(parsed, str(root))
     raise InventoryError(problems, str(root))
 
 
@@ -138,17 +128,58 @@ def _duplicates(file: str, key: str, codes: list[str], what: str) -> Iterator[Pr
             seen[code] = index
 
 
-def cross_check(inv: Inventory) -> list[Problem]:
-    """Every reference resolves, levels match, codes are unique, the plan's figures hold."""
+# Each check with the files it reads and the checks whose failure would make it misleading.
+_CHECKS: tuple[tuple[str, frozenset[str], tuple[str, ...]], ...] = (
+    ("units", frozenset({"units.yaml"}), ()),
+    ("services", frozenset({"services.yaml"}), ()),
+    ("plan", frozenset({"units.yaml", "services.yaml", "plan.yaml"}), ("units", "services")),
+    ("sites", frozenset({"units.yaml", "services.yaml", "plan.yaml", "sites.yaml"}), ("plan",)),
+    ("records", frozenset(model.FILE_MODELS) - {"oncall.yaml"}, ("sites",)),
+    ("oncall", frozenset({"units.yaml", "oncall.yaml"}), ("units",)),
+)
+
+
+def _assemble(parsed: dict[str, BaseModel], source: str) -> Inventory:
+    """An Inventory from parsed files; files not given are empty stand-ins for partial checks."""
+    empty: dict[str, BaseModel] = {
+        "units.yaml": model.UnitsFile(
+            source="", province=model.Province(code="00", name="-"), districts=[], units=[]
+        ),
+        "services.yaml": model.ServicesFile(groups=[], services=[]),
+        "plan.yaml": model.PlanFile.model_construct(plan=None, phases=[], earlier_plans=[]),
+        "sites.yaml": model.SitesFile(sites=[]),
+        "records.yaml": model.RecordsFile(),
+        "oncall.yaml": model.OncallFile(contacts=[]),
+    }
+    files = {**empty, **parsed}
+    return Inventory(
+        units_file=files["units.yaml"],  # type: ignore[arg-type]
+        services_file=files["services.yaml"],  # type: ignore[arg-type]
+        plan_file=files["plan.yaml"],  # type: ignore[arg-type]
+        sites_file=files["sites.yaml"],  # type: ignore[arg-type]
+        records_file=files["records.yaml"],  # type: ignore[arg-type]
+        oncall_file=files["oncall.yaml"],  # type: ignore[arg-type]
+        source=source,
+    )
+
+
+def cross_check(parsed: dict[str, BaseModel], source: str = "") -> list[Problem]:
+    """Every reference resolves, levels match, codes are unique, the plan's figures hold.
+
+    Runs each check whose files parsed, so a broken plan.yaml does not hide a bad
+    reference in units.yaml; a check is skipped only when a check it builds on failed.
+    """
     problems: list[Problem] = []
-    problems += _check_units(inv)
-    problems += _check_services(inv)
-    if not problems:
-        problems += _check_plan(inv)
-    if not problems:
-        problems += _check_sites(inv)
-        problems += _check_records(inv)
-        problems += _check_oncall(inv)
+    failed: set[str] = set()
+    inv = _assemble(parsed, source)
+    for name, needs, after in _CHECKS:
+        if not needs <= parsed.keys() or failed.intersection(after):
+            failed.add(name)
+            continue
+        found = _CHECK_FUNCTIONS[name](inv)
+        if found:
+            failed.add(name)
+        problems += found
     return problems
 
 
@@ -386,3 +417,13 @@ def _check_oncall(inv: Inventory) -> list[Problem]:
             )
         )
     return out
+
+
+_CHECK_FUNCTIONS = {
+    "units": _check_units,
+    "services": _check_services,
+    "plan": _check_plan,
+    "sites": _check_sites,
+    "records": _check_records,
+    "oncall": _check_oncall,
+}
