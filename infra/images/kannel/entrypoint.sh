@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Run Kannel's bearerbox and smsbox. When /etc/kannel/kannel.conf is missing, render a
+# bootstrap config from the environment (Ansible owns the file afterwards).
+set -euo pipefail
+
+conf=/etc/kannel/kannel.conf
+log() { printf 'dvc-kannel: %s\n' "$*" >&2; }
+need() {
+    if [ -z "${!1:-}" ]; then log "$1 is not set: it is needed to render $conf"; exit 1; fi
+}
+# Kannel config strings are double-quoted; keep a value from closing the quote.
+q() { printf '"%s"' "${1//\"/}"; }
+
+render() {
+    need KANNEL_ADMIN_PASSWORD; need KANNEL_STATUS_PASSWORD
+    need SENDSMS_USER; need SENDSMS_PASSWORD
+    local mo_port=14001 entry id url
+    cat <<CONF
+# Bootstrap config rendered by the lab image at first start; Ansible replaces it.
+group = core
+admin-port = 13000
+admin-password = $(q "$KANNEL_ADMIN_PASSWORD")
+status-password = $(q "$KANNEL_STATUS_PASSWORD")
+admin-allow-ip = "*.*.*.*"
+smsbox-port = 13001
+box-deny-ip = "*.*.*.*"
+box-allow-ip = "127.0.0.1"
+log-level = 1
+dlr-storage = internal
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = 13001
+sendsms-port = 13013
+log-level = 1
+
+group = sendsms-user
+username = $(q "$SENDSMS_USER")
+password = $(q "$SENDSMS_PASSWORD")
+concatenation = true
+max-messages = 3
+default-sender = "DVC-LAB"
+
+# Loopback: what is sent to it comes back as an incoming message (end-to-end probe).
+group = smsc
+smsc = loopback
+smsc-id = loopback
+allowed-smsc-id = loopback
+
+group = sms-service
+keyword = default
+catch-all = true
+max-messages = 0
+CONF
+    if [ -n "${SMS_PROBE_URL:-}" ]; then
+        printf 'get-url = %s\n' "$(q "$SMS_PROBE_URL")"
+    else
+        printf 'text = ""\n'
+    fi
+    IFS=',' read -ra entries <<<"${SMSC_HTTP:-}"
+    for entry in "${entries[@]}"; do
+        entry=${entry// /}
+        [ -n "$entry" ] || continue
+        id=${entry%%=*}
+        url=${entry#*=}
+        if [ "$id" = "$entry" ] || [ -z "$url" ]; then
+            log "SMSC_HTTP entry '$entry' is not id=url"; exit 1
+        fi
+        cat <<CONF
+
+# Operator SMSC $id over Kannel's generic HTTP interface (lab simulator).
+group = smsc
+smsc = http
+smsc-id = $(q "$id")
+denied-smsc-id = "loopback"
+system-type = generic
+send-url = $(q "${url%/}/send?to=%p&from=%P&text=%b&coding=%c&charset=%C")
+status-success-regex = "^Sent"
+status-tempfail-regex = "[Oo]ffline|[Rr]etry"
+port = $mo_port
+connect-allow-ip = "*.*.*.*"
+CONF
+        mo_port=$((mo_port + 1))
+    done
+}
+
+if [ ! -s "$conf" ]; then
+    log "no $conf: rendering the bootstrap config from the environment"
+    render >"$conf.part"
+    chown kannel "$conf.part" && chmod 0600 "$conf.part"
+    mv "$conf.part" "$conf"
+fi
+
+# Debian's kannel user has no group of its own.
+run() { setpriv --reuid=kannel --regid="$(id -g kannel)" --init-groups "$@"; }
+
+run bearerbox -v 1 "$conf" &
+for _ in $(seq 1 50); do
+    (exec 3<>/dev/tcp/127.0.0.1/13001) 2>/dev/null && break
+    sleep 0.2
+done
+run smsbox -v 1 "$conf" &
+# Either box ending ends the container, so the restart policy brings both back.
+wait -n
+status=$?
+log "a Kannel box exited with status $status; stopping"
+kill -TERM $(jobs -p) 2>/dev/null || true
+wait || true
+exit "$status"
