@@ -1,0 +1,121 @@
+"""A throwaway nginx on 127.0.0.1 that answers every unit-service health URL, for benchmarks.
+
+It runs from a temporary prefix with a generated config, so it touches no system nginx,
+and `NginxStand` stops it and removes the prefix when the `with` block ends.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+HEALTH_BODY = '{"status":"ok"}'
+
+_CONFIG = """\
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/tmp;
+    proxy_temp_path {prefix}/tmp;
+    fastcgi_temp_path {prefix}/tmp;
+    uwsgi_temp_path {prefix}/tmp;
+    scgi_temp_path {prefix}/tmp;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location ~ ^/dvc/[^/]+/[^/]+/health$ {{
+            default_type application/json;
+            return 200 '{body}';
+        }}
+        location / {{ return 404; }}
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, deadline_seconds: float = 10.0) -> None:
+    """Return once 127.0.0.1:port accepts connections; raise if it never does."""
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {deadline_seconds}s")
+
+
+class NginxStand:
+    """nginx serving `/dvc/<unit>/<service>/health` → 200 {"status":"ok"} on 127.0.0.1."""
+
+    def __init__(self, binary: str = "nginx") -> None:
+        found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
+        if found is None:
+            raise RuntimeError("nginx is not installed: apt-get install nginx-light")
+        self.binary = found
+        self.port = free_port()
+        self.prefix = Path(tempfile.mkdtemp(prefix="dvc-bench-nginx-"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def __enter__(self) -> NginxStand:
+        (self.prefix / "tmp").mkdir()
+        conf = self.prefix / "nginx.conf"
+        conf.write_text(_CONFIG.format(prefix=self.prefix, port=self.port, body=HEALTH_BODY))
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "-p",
+                str(self.prefix),
+                "-c",
+                str(conf),
+                "-e",
+                str(self.prefix / "e.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(self.port)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.prefix, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Prometheus exporters and alert rules that watch the rolled-out services."""
