@@ -1,0 +1,203 @@
+"""The dvc-rollout data center as a Pulumi program: read config, wire components, export.
+
+Run by the Pulumi CLI (`main: infra/` in Pulumi.yaml) or in-process by `dvc-rollout lab`
+under the Docker-backed mocks; both see the same resource graph.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from infra import stackconfig
+from infra.components import (
+    CitizenDatabase,
+    CitizenDatabaseArgs,
+    DataCenter,
+    DataCenterArgs,
+    DistrictNetwork,
+    DistrictNetworkArgs,
+    Monitoring,
+    MonitoringArgs,
+    Portal,
+    PortalArgs,
+    SmsSwitchboard,
+    SmsSwitchboardArgs,
+)
+from infra.components.common import host_url
+from infra.components.district_network import TerminalSite
+
+settings = stackconfig.read()
+stack, prefix, secrets, ports = settings.stack, settings.prefix, settings.secrets, settings.ports
+
+opts = None
+if settings.docker_host:
+    host = docker.Provider("datacenter-host", host=settings.docker_host)
+    opts = pulumi.ResourceOptions(providers={"docker": host})
+
+districts = {
+    d.code: DistrictNetwork(
+        f"district-{d.code}",
+        DistrictNetworkArgs(
+            stack=stack,
+            prefix=prefix,
+            district_code=d.code,
+            sites=[
+                TerminalSite(s.code, s.terminal_hosts[:1]) for s in d.sites if settings.terminals
+            ],
+            ntp_server=f"{prefix}ntp",
+            portal_url=f"http://{prefix}nginx",
+        ),
+        opts,
+    )
+    for d in settings.districts
+}
+district_networks = [d.network.name for d in districts.values()]
+
+datacenter = DataCenter(
+    "datacenter",
+    DataCenterArgs(stack, prefix, district_networks=district_networks, ntp_port=ports["ntp"]),
+    opts,
+)
+net = {role: n.name for role, n in datacenter.networks.items()}
+
+database = CitizenDatabase(
+    "citizen-db",
+    CitizenDatabaseArgs(
+        stack=stack,
+        prefix=prefix,
+        data_network=net["data"],
+        password=secrets.db_password,
+        db_name=settings.db_name,
+        db_user=settings.db_user,
+    ),
+    opts,
+)
+
+sms = SmsSwitchboard(
+    "sms",
+    SmsSwitchboardArgs(
+        stack=stack,
+        prefix=prefix,
+        app_network=net["app"],
+        telcos=settings.telcos,
+        admin_password=secrets.kannel_admin_password,
+        status_password=secrets.kannel_status_password,
+        sendsms_user=settings.sendsms_user,
+        sendsms_password=secrets.sendsms_password,
+        smpp_passwords=secrets.smpp_passwords,
+        simulators=settings.lab_parts,
+        sms_probe_url=settings.sms_probe_url,
+        ports=ports,
+    ),
+    opts,
+)
+
+portal = Portal(
+    "portal",
+    PortalArgs(
+        stack=stack,
+        prefix=prefix,
+        dmz_network=net["dmz"],
+        app_network=net["app"],
+        data_network=net["data"],
+        district_networks=district_networks,
+        db_host=database.host,
+        db_name=settings.db_name,
+        db_user=settings.db_user,
+        db_password=secrets.db_password,
+        sendsms_url=sms.sendsms_url,
+        sendsms_user=settings.sendsms_user,
+        sendsms_password=secrets.sendsms_password,
+        admin_token=secrets.portal_admin_token,
+        catalog=settings.catalog,
+        sms_smsc=settings.telcos[0].id,
+        ports=ports,
+        depends_on=[database, sms],
+    ),
+    opts,
+)
+
+monitoring = Monitoring(
+    "monitoring",
+    MonitoringArgs(
+        stack=stack,
+        prefix=prefix,
+        mgmt_network=net["mgmt"],
+        recorder=settings.lab_parts,
+        ports=ports,
+    ),
+    opts,
+)
+
+endpoints: dict[str, object] = {
+    "nginx": host_url(portal.nginx, 80),
+    "portal": host_url(portal.portal, 8080),
+    "kannel_admin": host_url(sms.kannel, 13000),
+    "kannel_sendsms": host_url(sms.kannel, 13013),
+    "prometheus": host_url(monitoring.prometheus, 9090),
+    "alertmanager": host_url(monitoring.alertmanager, 9093),
+    "ntp": host_url(datacenter.ntp, 123, "udp"),
+    "smsc_sim": {k: host_url(c, 13080) for k, c in sms.simulators.items()},
+}
+if monitoring.webhook is not None:
+    endpoints["webhook"] = host_url(monitoring.webhook, 9095)
+
+pulumi.export("endpoints", endpoints)
+pulumi.export(
+    "internal_endpoints",
+    {
+        "nginx": portal.public_url,
+        "portal": portal.internal_url,
+        "postgres": f"{database.host}:5432",
+        "kannel_admin": f"http://{prefix}kannel:13000",
+        "kannel_sendsms": sms.sendsms_url,
+        "prometheus": f"http://{prefix}prometheus:9090",
+        "alertmanager": f"http://{prefix}alertmanager:9093",
+        "ntp": f"{prefix}ntp",
+    },
+)
+pulumi.export(
+    "networks",
+    {**net, "districts": {code: d.network.name for code, d in districts.items()}},
+)
+pulumi.export(
+    "containers",
+    {
+        "postgres": database.container.name,
+        "kannel": sms.kannel.name,
+        "portal": portal.portal.name,
+        "nginx": portal.nginx.name,
+        "prometheus": monitoring.prometheus.name,
+        "alertmanager": monitoring.alertmanager.name,
+        "webhook": monitoring.webhook.name if monitoring.webhook else None,
+        "ntp": datacenter.ntp.name,
+        "smsc_sim": {k: c.name for k, c in sms.simulators.items()},
+        "terminals": {h: c.name for d in districts.values() for h, c in d.terminals.items()},
+    },
+)
+pulumi.export(
+    "sample",
+    {
+        "districts": [
+            {"code": d.code, "name": d.name, "sites": [s.code for s in d.sites]}
+            for d in settings.districts
+        ],
+        "telcos": [t.id for t in settings.telcos],
+        "sms_smsc": settings.telcos[0].id,
+    },
+)
+pulumi.export("database", {"name": settings.db_name, "user": settings.db_user})
+pulumi.export(
+    "credentials",
+    pulumi.Output.secret(
+        {
+            "db_password": secrets.db_password,
+            "kannel_admin_password": secrets.kannel_admin_password,
+            "kannel_status_password": secrets.kannel_status_password,
+            "sendsms_user": settings.sendsms_user,
+            "sendsms_password": secrets.sendsms_password,
+            "portal_admin_token": secrets.portal_admin_token,
+        }
+    ),
+)

@@ -1,0 +1,134 @@
+"""Monitoring on `mgmt`: Prometheus, Alertmanager and, in the lab, a notification recorder.
+
+The project's exporters join as the monitoring work adds them: each is an
+`ExporterSpec` run from the shared exporter image on `mgmt` plus the networks it probes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+
+from infra.components import common
+
+PROMETHEUS_PORT = 9090
+ALERTMANAGER_PORT = 9093
+WEBHOOK_PORT = 9095
+
+
+@dataclass
+class ExporterSpec:
+    """One exporter container: `python3 -m exporters.<module>` listening on `port`."""
+
+    name: str
+    command: Sequence[str]
+    port: int
+    networks: Sequence[pulumi.Input[str]] = ()
+    envs: Sequence[pulumi.Input[str]] = ()
+
+
+@dataclass
+class MonitoringArgs:
+    stack: str
+    prefix: str
+    mgmt_network: pulumi.Input[str]
+    recorder: bool = True
+    webhook_url: str = ""
+    exporters: Sequence[ExporterSpec] = ()
+    ports: dict[str, int] = field(default_factory=dict)
+
+
+class Monitoring(pulumi.ComponentResource):
+    """Prometheus and Alertmanager (and the lab's webhook recorder and exporters)."""
+
+    prometheus: docker.Container
+    alertmanager: docker.Container
+    webhook: docker.Container | None
+    exporters: dict[str, docker.Container]
+
+    def __init__(
+        self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("dvc:monitoring:Monitoring", name, None, opts)
+        p = args.prefix
+        self.webhook = None
+        webhook_url = args.webhook_url
+        if args.recorder:
+            self.webhook = self._service(
+                name, args, "webhook", WEBHOOK_PORT, "/healthz", [], args.ports.get("webhook", 0)
+            )
+            webhook_url = webhook_url or f"http://{p}webhook:{WEBHOOK_PORT}/alerts/default"
+        self.alertmanager = self._service(
+            name,
+            args,
+            "alertmanager",
+            ALERTMANAGER_PORT,
+            "/-/ready",
+            [f"WEBHOOK_URL={webhook_url}"],
+            args.ports.get("alertmanager", 0),
+        )
+        self.prometheus = self._service(
+            name,
+            args,
+            "prometheus",
+            PROMETHEUS_PORT,
+            "/-/ready",
+            [f"ALERTMANAGER_URL=http://{p}alertmanager:{ALERTMANAGER_PORT}"],
+            args.ports.get("prometheus", 0),
+        )
+        self.exporters = {}
+        if args.exporters:
+            image = common.image("exporter", f"{name}-exporter-image", common.child(self))
+            for spec in args.exporters:
+                cname = f"{p}exporter-{spec.name}"
+                self.exporters[spec.name] = docker.Container(
+                    f"{name}-exporter-{spec.name}",
+                    name=cname,
+                    hostname=cname,
+                    image=image.image_id,
+                    command=list(spec.command),
+                    envs=list(spec.envs),
+                    networks_advanced=common.attach([args.mgmt_network, *spec.networks], cname),
+                    healthcheck=common.healthcheck(
+                        f"curl -fsS http://127.0.0.1:{spec.port}/-/healthy"
+                    ),
+                    restart=common.RESTART,
+                    labels=common.container_labels(args.stack, f"exporter-{spec.name}"),
+                    opts=common.child(self),
+                )
+        self.register_outputs(
+            {
+                "prometheus": self.prometheus.name,
+                "alertmanager": self.alertmanager.name,
+                "exporters": {k: c.name for k, c in self.exporters.items()},
+            }
+        )
+
+    def _service(
+        self,
+        name: str,
+        args: MonitoringArgs,
+        role: str,
+        port: int,
+        health_path: str,
+        envs: list[str],
+        host_port: int,
+    ) -> docker.Container:
+        cname = f"{args.prefix}{role}"
+        image = common.image(role, f"{name}-{role}-image", common.child(self))
+        return docker.Container(
+            f"{name}-{role}",
+            name=cname,
+            hostname=cname,
+            image=image.image_id,
+            envs=envs,
+            networks_advanced=common.attach([args.mgmt_network], cname),
+            ports=[common.loopback_port(port, host_port)],
+            healthcheck=common.healthcheck(f"curl -fsS http://127.0.0.1:{port}{health_path}"),
+            restart=common.RESTART,
+            labels=common.container_labels(args.stack, role),
+            opts=common.child(self),
+        )

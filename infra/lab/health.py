@@ -1,0 +1,85 @@
+"""Waiting for a stack's containers to be healthy, and saying clearly which one is not."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from infra.lab import engine
+from infra.lab.errors import LabNotHealthy
+
+
+@dataclass(frozen=True)
+class ContainerHealth:
+    name: str
+    state: str
+    health: str
+    last_log: str
+
+    @property
+    def healthy(self) -> bool:
+        return self.state == "running" and self.health == "healthy"
+
+
+def _health_of(info: dict[str, Any]) -> ContainerHealth:
+    state = info["State"]
+    health = state.get("Health") or {}
+    logs = health.get("Log") or []
+    last = logs[-1] if logs else {}
+    last_log = (
+        f"exit {last.get('ExitCode')}: {str(last.get('Output', '')).strip()[-400:]}" if last else ""
+    )
+    return ContainerHealth(
+        name=info["Name"].lstrip("/"),
+        state=str(state.get("Status", "")),
+        health=str(health.get("Status", "none")),
+        last_log=last_log,
+    )
+
+
+def stack_health(stack: str) -> list[ContainerHealth]:
+    api = engine.client().api
+    found = []
+    for c in engine.stack_resources(stack).containers:
+        found.append(_health_of(api.inspect_container(c["Id"])))
+    return sorted(found, key=lambda h: h.name)
+
+
+def wait_healthy(
+    stack: str,
+    timeout: float = 300.0,
+    progress: Callable[[str], None] | None = None,
+    poll: float = 1.0,
+) -> list[ContainerHealth]:
+    """Block until every container of the stack is healthy; fail naming those that are not."""
+    deadline = time.monotonic() + timeout
+    said = ""
+    stopped_polls: dict[str, int] = {}
+    while True:
+        states = stack_health(stack)
+        waiting = [h for h in states if not h.healthy]
+        if states and not waiting:
+            return states
+        # A container seen stopped on several polls in a row is not restarting: fail now.
+        for h in states:
+            down = h.state in ("exited", "dead")
+            stopped_polls[h.name] = stopped_polls.get(h.name, 0) + 1 if down else 0
+        dead = [h for h in waiting if stopped_polls.get(h.name, 0) >= 5]
+        if dead or time.monotonic() > deadline:
+            bad = dead or waiting
+            lines = "\n".join(
+                f"  {h.name}: {h.state}/{h.health}; last health check: {h.last_log or 'none yet'}"
+                for h in bad
+            )
+            why = "stopped" if dead else f"not healthy after {timeout:.0f} s"
+            raise LabNotHealthy(
+                f"{len(bad)} container(s) {why}:\n{lines}\n"
+                f"see `docker logs <name>`; fix and run `dvc-rollout lab up` again"
+            )
+        note = f"waiting for {len(waiting)} container(s): {', '.join(h.name for h in waiting)}"
+        if progress and note != said:
+            progress(note)
+            said = note
+        time.sleep(poll)

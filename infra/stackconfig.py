@@ -1,0 +1,158 @@
+"""The stack's configuration read once, typed, so components never touch `pulumi.Config`.
+
+Plain settings come from `Pulumi.<stack>.yaml` (or the lab CLI); every credential comes
+from a config secret (`config.require_secret`) so it stays a secret output end to end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+
+import inventory
+from dvc_rollout.errors import UsageError
+from infra.sample import SampleDistrict, choose
+
+NAMESPACE = "dvc-rollout"
+PORT_KEYS = (
+    "nginx",
+    "portal",
+    "kannelAdmin",
+    "kannelSendsms",
+    "smscSim",
+    "prometheus",
+    "alertmanager",
+    "webhook",
+    "ntp",
+)
+SECRET_KEYS = (
+    "dbPassword",
+    "kannelAdminPassword",
+    "kannelStatusPassword",
+    "sendsmsPassword",
+    "portalAdminToken",
+)
+
+
+@dataclass(frozen=True)
+class Telco:
+    """One mobile operator's SMSC: a simulator over HTTP in the lab, SMPP in production."""
+
+    id: str
+    name: str
+    protocol: Literal["http", "smpp"]
+    host: str = ""
+    port: int = 0
+    system_id: str = ""
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Every credential of the stack, each a secret Output."""
+
+    db_password: pulumi.Output[str]
+    kannel_admin_password: pulumi.Output[str]
+    kannel_status_password: pulumi.Output[str]
+    sendsms_password: pulumi.Output[str]
+    portal_admin_token: pulumi.Output[str]
+    smpp_passwords: pulumi.Output[Any] | None = None
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """What the program needs to know about the stack it builds."""
+
+    stack: str
+    districts: list[SampleDistrict]
+    telcos: list[Telco]
+    terminals: bool
+    lab_parts: bool
+    ports: dict[str, int]
+    secrets: Secrets
+    docker_host: str | None = None
+    db_name: str = "dvc"
+    db_user: str = "dvc"
+    sendsms_user: str = "dvc-portal"
+    sms_probe_url: str = ""
+    catalog: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        """Every physical name starts with it: `dvc-<stack>-`."""
+        return f"dvc-{self.stack}-"
+
+
+def _telcos(raw: Any) -> list[Telco]:
+    if not isinstance(raw, list) or not raw:
+        raise UsageError(
+            f"{NAMESPACE}:telcos must be a non-empty list of {{id, name, protocol}} "
+            "(see Pulumi.lab.yaml)"
+        )
+    found = []
+    for item in raw:
+        protocol = item.get("protocol", "http")
+        if protocol not in ("http", "smpp"):
+            raise UsageError(f"telco {item.get('id')!r}: protocol must be http or smpp")
+        found.append(
+            Telco(
+                id=str(item["id"]),
+                name=str(item.get("name", item["id"])),
+                protocol=protocol,
+                host=str(item.get("host", "")),
+                port=int(item.get("port", 0)),
+                system_id=str(item.get("systemId", "")),
+            )
+        )
+    return found
+
+
+def catalog(inv: inventory.Inventory) -> dict[str, Any]:
+    """The portal stand-in's catalog: every place and service of the inventory."""
+    return {
+        "units": [
+            {"code": p.code, "name": p.name, "level": p.level, "district_code": p.district_code}
+            for p in inv.places.values()
+        ],
+        "services": [
+            {"code": s.code, "level": s.level, "name_vi": s.name_vi} for s in inv.services.values()
+        ],
+    }
+
+
+def read(config: pulumi.Config | None = None) -> StackSettings:
+    """Read the current stack's settings; unknown or malformed values say how to fix them."""
+    cfg = config or pulumi.Config(NAMESPACE)
+    inv = inventory.load()
+    sample: Mapping[str, Any] = cfg.get_object("sample") or {}
+    ports_raw: Mapping[str, Any] = cfg.get_object("ports") or {}
+    unknown = sorted(set(ports_raw) - set(PORT_KEYS))
+    if unknown:
+        raise UsageError(f"{NAMESPACE}:ports has unknown key(s) {unknown}: use {list(PORT_KEYS)}")
+    secrets = Secrets(
+        db_password=cfg.require_secret("dbPassword"),
+        kannel_admin_password=cfg.require_secret("kannelAdminPassword"),
+        kannel_status_password=cfg.require_secret("kannelStatusPassword"),
+        sendsms_password=cfg.require_secret("sendsmsPassword"),
+        portal_admin_token=cfg.require_secret("portalAdminToken"),
+        smpp_passwords=cfg.get_secret_object("smppPasswords"),
+    )
+    return StackSettings(
+        stack=pulumi.get_stack(),
+        districts=choose(
+            inv,
+            sample.get("districts", "all"),
+            int(sample.get("unitsPerDistrict", 0)),
+            sample.get("units"),
+        ),
+        telcos=_telcos(cfg.get_object("telcos")),
+        terminals=cfg.get_bool("terminals") or False,
+        lab_parts=cfg.get_bool("labParts") or False,
+        ports={k: int(ports_raw.get(k, 0)) for k in PORT_KEYS},
+        secrets=secrets,
+        docker_host=cfg.get("dockerHost"),
+        sms_probe_url=cfg.get("smsProbeUrl") or "",
+        catalog=catalog(inv),
+    )
