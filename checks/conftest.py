@@ -1,0 +1,49 @@
+"""Spread every check over the selected hosts: one test per (check, host).
+
+Terminal checks (checks/terminal/) run on every selected terminal; data-center checks
+(checks/datacenter/) run on the data-center hosts, narrowed by a module's `ROLES`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import testinfra
+
+from checks.plugin import targets_of
+from checks.selection import Target
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target" not in metafunc.fixturenames:
+        return
+    kind = metafunc.definition.path.parent.name
+    roles = getattr(metafunc.module, "ROLES", None)
+    targets = [
+        t
+        for t in targets_of(metafunc.config)
+        if t.kind == kind and (roles is None or t.role in roles)
+    ]
+    metafunc.parametrize("target", targets, ids=[t.id for t in targets])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Drop checks with no host to run on (e.g. no data-center host selected)."""
+    items[:] = [i for i in items if isinstance(_params(i).get("target"), Target)]
+
+
+def _params(item: pytest.Item) -> dict[str, Any]:
+    callspec = getattr(item, "callspec", None)
+    return dict(callspec.params) if callspec is not None else {}
+
+
+_HOSTS: dict[str, Any] = {}
+
+
+@pytest.fixture
+def host(target: Target) -> Any:
+    """The testinfra host for this target; one connection per host per worker."""
+    if target.uri not in _HOSTS:
+        _HOSTS[target.uri] = testinfra.get_host(target.uri)
+    return _HOSTS[target.uri]

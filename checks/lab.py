@@ -1,0 +1,64 @@
+"""What a Docker-backed stack tells the checks: which desks exist, which portal, which nets.
+
+Read from the outputs `dvc-rollout lab up` records (playbooks/stack.py names the file);
+a stack without outputs (e.g. terminals started by hand) falls back to the naming rule
+`dvc-<stack>-<role>` and lets the command line supply the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dvc_rollout.errors import DvcRolloutError
+
+# Networks each data-center role is attached to (keys of the stack's `networks` output).
+ROLE_NETWORKS: dict[str, tuple[str, ...]] = {"postgres": ("data",)}
+
+
+@dataclass(frozen=True)
+class LabEnvironment:
+    portal_url: str = ""
+    ntp_server: str = ""
+    terminals: frozenset[str] | None = None
+    datacenter_facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def environment(stack: str) -> LabEnvironment:
+    """The stack's portal URL, time server, terminal hosts and network plan, if recorded."""
+    try:
+        from playbooks.stack import read_outputs
+
+        outputs = read_outputs(stack)
+    except (ImportError, DvcRolloutError):
+        return LabEnvironment(portal_url=f"http://dvc-{stack}-nginx", ntp_server=f"dvc-{stack}-ntp")
+    internal = outputs.get("internal_endpoints", {})
+    terminals = outputs.get("containers", {}).get("terminals") or {}
+    return LabEnvironment(
+        portal_url=str(internal.get("nginx") or f"http://dvc-{stack}-nginx"),
+        ntp_server=str(internal.get("ntp") or f"dvc-{stack}-ntp"),
+        terminals=frozenset(terminals),
+        datacenter_facts=_network_facts(outputs.get("networks", {})),
+    )
+
+
+def _network_facts(networks: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Subnets of the networks each role may sit on, read from the Docker engine."""
+    try:
+        import docker
+
+        client = docker.from_env()
+    except Exception:  # no engine: the checks then skip the network comparison
+        return {}
+    facts: dict[str, dict[str, Any]] = {}
+    for role, names in ROLE_NETWORKS.items():
+        subnets = []
+        for name in names:
+            if not isinstance(networks.get(name), str):
+                continue
+            ipam = client.networks.get(networks[name]).attrs.get("IPAM", {}).get("Config") or []
+            subnets += [c["Subnet"] for c in ipam if "Subnet" in c]
+        if subnets:
+            facts[role] = {"subnets": subnets}
+    return facts

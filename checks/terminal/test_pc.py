@@ -1,0 +1,28 @@
+"""The PC at the desk answers and is the one the inventory names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks.selection import Target
+
+
+def test_answers(host: Any, target: Target) -> None:
+    try:
+        answered = host.run("true").rc == 0
+    except Exception as exc:  # any backend failure means the PC cannot be reached
+        answered, reason = False, str(exc).strip().splitlines()[-1]
+    else:
+        reason = "the command failed"
+    assert answered, (
+        f"PC {target.host} of {target.site_name} does not answer ({reason}): check it is "
+        f"switched on and connected, then re-check"
+    )
+
+
+def test_is_the_inventory_host(host: Any, target: Target) -> None:
+    name = host.check_output("hostname")
+    assert name == target.expected_hostname, (
+        f"the PC reached as {target.host} calls itself {name!r}, the inventory expects "
+        f"{target.expected_hostname!r}: check the PC's cable/address or rename it"
+    )

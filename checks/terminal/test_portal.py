@@ -1,0 +1,60 @@
+"""The desk opens the right DVC portal, and the portal answers from the desk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks import expected, facts
+from checks.selection import Target
+
+
+def _fix(target: Target) -> str:
+    return f"re-run `{expected.RECONFIGURE.format(host=target.host)}`"
+
+
+def test_config_points_at_portal(host: Any, target: Target) -> None:
+    config = host.file(expected.PORTAL_CONFIG)
+    assert config.exists, f"{expected.PORTAL_CONFIG} is missing on {target.host}: {_fix(target)}"
+    url = facts.ini_value(config.content_string, "portal", "url")
+    assert url == target.portal_url, (
+        f"{expected.PORTAL_CONFIG} on {target.host} points at {url!r}, not the portal "
+        f"{target.portal_url!r}: {_fix(target)}"
+    )
+
+
+def test_config_names_the_site(host: Any, target: Target) -> None:
+    config = host.file(expected.PORTAL_CONFIG)
+    assert config.exists, f"{expected.PORTAL_CONFIG} is missing on {target.host}: {_fix(target)}"
+    code = facts.ini_value(config.content_string, "site", "code")
+    assert code == target.site_code, (
+        f"{expected.PORTAL_CONFIG} on {target.host} is set up for site {code!r}, but the PC "
+        f"belongs to {target.site_code} ({target.unit}): {_fix(target)}"
+    )
+
+
+def test_shortcut_points_at_portal(host: Any, target: Target) -> None:
+    shortcut = host.file(expected.PORTAL_SHORTCUT)
+    assert shortcut.exists, (
+        f"the portal shortcut {expected.PORTAL_SHORTCUT} is missing on {target.host}: "
+        f"{_fix(target)}"
+    )
+    command = facts.desktop_exec(shortcut.content_string) or ""
+    assert command.split()[-1:] == [target.portal_url], (
+        f"the portal shortcut on {target.host} runs {command!r}, which does not open "
+        f"{target.portal_url}: {_fix(target)}"
+    )
+
+
+def test_portal_reachable(host: Any, target: Target) -> None:
+    url = target.portal_url.rstrip("/") + expected.PORTAL_HEALTH_PATH
+    answer = host.run(
+        "curl -sS -o /dev/null -w %s --max-time %s %s",
+        "%{http_code}",
+        str(expected.PORTAL_TIMEOUT_SECONDS),
+        url,
+    )
+    assert answer.rc == 0 and answer.stdout.strip() == "200", (
+        f"the portal {url} does not answer from {target.host} "
+        f"({answer.stderr.strip() or 'HTTP ' + answer.stdout.strip()}): check the site's "
+        f"line to the data center and that nginx is up"
+    )
