@@ -1,0 +1,237 @@
+"""`dvc-rollout signoff` (GO/NO-GO with reports) and `dvc-rollout status serve` (on-call page)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from dvc_rollout.errors import UsageError
+from signoff.criteria import Thresholds
+from signoff.evidence import Window
+
+HANOI = timezone(timedelta(hours=7), "ICT")
+DEFAULT_PROMETHEUS = "http://127.0.0.1:9090"
+DEFAULT_ALERTMANAGER = "http://127.0.0.1:9093"
+PROMETHEUS_ENV = "DVC_PROMETHEUS_URL"
+ALERTMANAGER_ENV = "DVC_ALERTMANAGER_URL"
+RECORDS_ENV = "DVC_INVENTORY_RECORDS"
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_window(text: str) -> Window:
+    """`24h`, `90m`, `7d`, `600s` -> a Window (Prometheus duration syntax, one unit)."""
+    raw = text.strip()
+    if len(raw) < 2 or raw[-1] not in UNITS or not raw[:-1].isdigit() or int(raw[:-1]) <= 0:
+        raise UsageError(f"window {text!r} is not a duration: write e.g. 24h, 90m, 7d or 600s")
+    return Window(text=raw, seconds=int(raw[:-1]) * UNITS[raw[-1]])
+
+
+def parse_as_of(text: str | None) -> datetime:
+    """An ISO date or date-time; without a zone it is Hanoi time (the plan's clock)."""
+    if text is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        try:
+            moment = datetime.combine(date.fromisoformat(text.strip()), datetime.min.time())
+        except ValueError:
+            raise UsageError(
+                f"--as-of {text!r} is not a date: write 2017-07-14 or 2017-07-14T17:00+07:00"
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=HANOI)
+    return moment.astimezone(UTC)
+
+
+def _lab(stack: str) -> dict[str, Any]:
+    """The lab's saved stack outputs (sampled districts, endpoints), or a clear error."""
+    try:
+        from infra.lab import lifecycle
+    except ImportError as exc:
+        raise UsageError(f"--lab needs the lab part (infra.lab): {exc}") from None
+    outputs: dict[str, Any] = lifecycle.saved_outputs(stack)
+    if not outputs:
+        raise UsageError(f"lab {stack!r} has no saved outputs: run `dvc-rollout lab up` first")
+    return outputs
+
+
+def _districts(inv: Any, wanted: list[str] | None, lab: dict[str, Any] | None) -> list[str] | None:
+    if wanted:
+        return [w if w in inv.districts else inv.find(w, kind="district").code for w in wanted]
+    if lab is not None:
+        return [str(d["code"]) for d in (lab.get("sample") or {}).get("districts", [])]
+    return None
+
+
+def _signoff(args: argparse.Namespace) -> int:
+    import inventory
+    from signoff import files, report_json, waivers
+    from signoff.adapters import PrometheusMetrics, ResultsStoreReadiness
+    from signoff.decision import decide
+    from signoff.evidence import gather
+
+    window = parse_window(args.window)
+    as_of = parse_as_of(args.as_of)
+    lab = _lab(args.lab) if args.lab else None
+    inv = inventory.load(args.inventory, records=args.records or os.environ.get(RECORDS_ENV))
+    inv.phase(args.phase)
+    districts = _districts(inv, args.district, lab)
+    prometheus = (
+        args.prometheus
+        or ((lab or {}).get("endpoints") or {}).get("prometheus")
+        or os.environ.get(PROMETHEUS_ENV)
+        or DEFAULT_PROMETHEUS
+    )
+    results = Path(args.results) if args.results else _default_results()
+    evidence = gather(
+        inv,
+        args.phase,
+        as_of,
+        window,
+        ResultsStoreReadiness(results),
+        PrometheusMetrics(prometheus),
+        districts,
+    )
+    if not evidence.sites:
+        raise UsageError(
+            f"phase {args.phase} has no site in districts {districts}: check --district"
+        )
+    found = (
+        waivers.load(
+            args.waivers, [s.code for s in inv.sites_in(args.phase)], as_of.astimezone(HANOI).date()
+        )
+        if args.waivers
+        else ()
+    )
+    thresholds = Thresholds(
+        readiness_max_age=timedelta(seconds=parse_window(args.readiness_max_age).seconds),
+        availability_min=args.min_availability,
+        min_coverage=args.min_coverage,
+    )
+    decision = decide(evidence, thresholds, found)
+    generated = datetime.now(UTC).replace(microsecond=0)
+    paths = files.write(decision, generated, Path(args.reports) if args.reports else None)
+    out = sys.stderr if args.json else sys.stdout
+    _summary(decision, paths, out)
+    if args.json:
+        report = report_json.build(decision, generated)
+        report["files"] = {k: str(v) for k, v in paths.items()}
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0 if decision.verdict == "GO" else 1
+
+
+def _default_results() -> Path:
+    """The checks' results store: `$DVC_STATE_DIR/results.sqlite` (default `state/`)."""
+    base = os.environ.get("DVC_STATE_DIR") or Path(__file__).resolve().parent.parent / "state"
+    return Path(base) / "results.sqlite"
+
+
+def _summary(decision: Any, paths: dict[str, Path], out: Any) -> None:
+    ev = decision.evidence
+    print(
+        f"sign-off {ev.plan} phase {ev.phase} as of {ev.as_of.isoformat()} "
+        f"(window {ev.window.text}): {decision.verdict}",
+        file=out,
+    )
+    for f in decision.datacenter:
+        print(f"  datacenter {f.criterion:<12} {f.outcome:<7} {f.reason}", file=out)
+    for d in decision.districts:
+        go = sum(1 for s in d.sites if s.verdict == "GO")
+        print(f"  {d.code} {d.name:<24} {d.verdict:<5} ({go}/{len(d.sites)} sites GO)", file=out)
+    problems = decision.problems()
+    problems = [(site, f) for site, f in problems if site != "datacenter"]
+    for site, f in problems[:40]:
+        print(f"    {site:<10} {f.criterion:<12} {f.outcome:<7} {f.reason}", file=out)
+    if len(problems) > 40:
+        print(f"    ... and {len(problems) - 40} more (see the reports)", file=out)
+    for fmt, path in paths.items():
+        print(f"  report {fmt:<4} {path}", file=out)
+
+
+def _status_serve(args: argparse.Namespace) -> int:
+    from signoff import status
+
+    results = Path(args.results) if args.results else _default_results()
+    status.serve(
+        args.listen,
+        status.Sources(
+            prometheus=args.prometheus or os.environ.get(PROMETHEUS_ENV) or DEFAULT_PROMETHEUS,
+            alertmanager=args.alertmanager
+            or os.environ.get(ALERTMANAGER_ENV)
+            or DEFAULT_ALERTMANAGER,
+            results=results,
+            refresh_seconds=args.refresh,
+        ),
+    )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `signoff` and `status serve` to the `dvc-rollout` command."""
+    p = subparsers.add_parser(
+        "signoff",
+        help="GO/NO-GO for every site of a phase, with HTML/JSON/Markdown reports",
+        description="Judge every site of a phase against the go-live criteria, fail-closed "
+        "(missing or stale evidence is NO-GO), and write reports under reports/. "
+        "Exit status 0 only for GO, 1 for NO-GO, 2 for bad input (e.g. an expired waiver).",
+    )
+    p.add_argument("--phase", type=int, required=True, help="plan phase number (1 or 2)")
+    p.add_argument(
+        "--as-of", help="judge the evidence at this time (ISO; default now; no zone = Hanoi)"
+    )
+    p.add_argument("--window", default="24h", help="evidence window for metrics (default 24h)")
+    p.add_argument("--waivers", help="YAML file of approved exceptions")
+    p.add_argument(
+        "--district",
+        action="append",
+        help="only this district (code or name, repeatable); default: the whole phase",
+    )
+    p.add_argument(
+        "--lab", metavar="STACK", help="use a lab stack's sampled districts and Prometheus"
+    )
+    p.add_argument(
+        "--prometheus", help=f"Prometheus URL (default ${PROMETHEUS_ENV} or {DEFAULT_PROMETHEUS})"
+    )
+    p.add_argument(
+        "--results", help="readiness results store (default $DVC_STATE_DIR/results.sqlite)"
+    )
+    p.add_argument("--reports", help="folder for the reports (default reports/)")
+    p.add_argument("--inventory", help="inventory folder (default the packaged one)")
+    p.add_argument("--records", help=f"records.yaml to use instead (default ${RECORDS_ENV})")
+    p.add_argument(
+        "--readiness-max-age", default="24h", help="oldest readiness result accepted (default 24h)"
+    )
+    p.add_argument(
+        "--min-availability", type=float, default=0.99, help="availability threshold (default 0.99)"
+    )
+    p.add_argument(
+        "--min-coverage",
+        type=float,
+        default=0.9,
+        help="share of the window metric series must span (default 0.9)",
+    )
+    p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
+    p.set_defaults(handler=_signoff)
+
+    s = subparsers.add_parser("status", help="live status page for on-call")
+    sub = s.add_subparsers(dest="status_command", metavar="ACTION", required=True)
+    serve = sub.add_parser(
+        "serve",
+        help="serve the page (loopback by default)",
+        description="Serve a self-refreshing page: districts × services from Prometheus, "
+        "active alerts from Alertmanager, readiness by district from the results store.",
+    )
+    serve.add_argument(
+        "--listen", default="127.0.0.1:8090", help="host:port (default 127.0.0.1:8090)"
+    )
+    serve.add_argument("--prometheus", help=f"Prometheus URL (default {DEFAULT_PROMETHEUS})")
+    serve.add_argument("--alertmanager", help=f"Alertmanager URL (default {DEFAULT_ALERTMANAGER})")
+    serve.add_argument("--results", help="readiness results store")
+    serve.add_argument("--refresh", type=int, default=15, help="seconds between refreshes")
+    serve.set_defaults(handler=_status_serve)
