@@ -27,8 +27,8 @@ from typing import Any
 
 from dvc_rollout.errors import DvcRolloutError, EnvironmentProblem, UsageError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-IMAGES_DIR = Path(__file__).resolve().parent / "images"
+IMAGES_DIR = Path(__file__).resolve().parent
+REPO_ROOT = IMAGES_DIR.parent.parent
 CACHE_DIR = Path(os.environ.get("DVC_IMAGE_CACHE", "/var/cache/dvc-rollout"))
 REPOSITORY = "dvc-rollout"
 
@@ -340,7 +340,3 @@ def main(argv: list[str] | None = None) -> int:
     for name, tag in tags.items():
         print(f"{name}\t{tag}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

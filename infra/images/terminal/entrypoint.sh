@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Start the desk PC's services (CUPS, chrony pointed at NTP_SERVER) and wait; if either
+# ends, the container ends so its restart policy brings it back.
+set -euo pipefail
+
+chrony_conf=/etc/chrony/chrony.conf
+if [ ! -s "$chrony_conf" ]; then
+    {
+        echo "# Rendered by the lab image from NTP_SERVER; Ansible may replace it."
+        [ -z "${NTP_SERVER:-}" ] || echo "server $NTP_SERVER iburst"
+        echo "driftfile /var/lib/chrony/chrony.drift"
+        echo "makestep 1 3"
+    } >"$chrony_conf"
+fi
+
+/usr/sbin/cupsd -f &
+chronyd -d -x -u _chrony -f "$chrony_conf" &
+wait -n
+status=$?
+echo "dvc-terminal: a service exited with status $status; stopping" >&2
+kill -TERM $(jobs -p) 2>/dev/null || true
+wait || true
+exit "$status"

@@ -1,0 +1,135 @@
+"""LAB PART, not the product: records the notifications Alertmanager sends.
+
+In production Alertmanager notifies the on-call teams' webhooks; in the lab every
+receiver points here instead, so tests and drills can check that an alert really
+reached the right district's receiver. Each payload is kept in memory and appended as
+JSONL (surviving restarts).
+
+Endpoints: POST /alerts/<receiver>, GET /notifications[?receiver=], DELETE /notifications,
+GET /healthz.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+class NotificationLog:
+    """Received notifications, in memory and in a JSONL file."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._items: list[dict[str, Any]] = []
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    self._items.append(json.loads(line))
+
+    def add(self, receiver: str, payload: Any) -> dict[str, Any]:
+        with self._lock:
+            item = {
+                "id": len(self._items) + 1,
+                "receiver": receiver,
+                "received_at": datetime.now(UTC).isoformat(),
+                "payload": payload,
+            }
+            self._items.append(item)
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            with self._path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+            return item
+
+    def list(self, receiver: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [i for i in self._items if receiver is None or i["receiver"] == receiver]
+
+    def clear(self) -> int:
+        with self._lock:
+            count = len(self._items)
+            self._items.clear()
+            self._path.unlink(missing_ok=True)
+            return count
+
+
+class Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with exact Content-Length on every reply (Alertmanager keeps connections)."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "dvc-lab-webhook"
+    timeout = 60
+    log: NotificationLog
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Each stored notification is logged by `do_POST` instead."""
+
+    def _reply(self, status: int, body: Any) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        raw = self._body()
+        receiver = unquote(path.removeprefix("/alerts/"))
+        if not path.startswith("/alerts/") or not receiver or "/" in receiver:
+            self._reply(HTTPStatus.NOT_FOUND, {"error": "post to /alerts/<receiver>"})
+            return
+        try:
+            payload = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            self._reply(HTTPStatus.BAD_REQUEST, {"error": "the body must be JSON"})
+            return
+        item = self.log.add(receiver, payload)
+        status = payload.get("status", "?") if isinstance(payload, dict) else "?"
+        sys.stderr.write(f"webhook: notification {item['id']} for {receiver} ({status})\n")
+        self._reply(HTTPStatus.OK, {"stored": item["id"]})
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path == "/notifications":
+            receiver = parse_qs(url.query).get("receiver", [None])[0]
+            self._reply(HTTPStatus.OK, self.log.list(receiver))
+        elif url.path == "/healthz":
+            self._reply(HTTPStatus.OK, {"status": "ok"})
+        else:
+            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {url.path}"})
+
+    def do_DELETE(self) -> None:
+        self._body()
+        if urlsplit(self.path).path == "/notifications":
+            self._reply(HTTPStatus.OK, {"cleared": self.log.clear()})
+        else:
+            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {self.path}"})
+
+
+def main() -> None:
+    data_dir = Path(os.environ.get("WEBHOOK_DATA_DIR", "/var/lib/webhook"))
+    port = int(os.environ.get("WEBHOOK_PORT", "9095"))
+    handler = type(
+        "BoundHandler", (Handler,), {"log": NotificationLog(data_dir / "notifications.jsonl")}
+    )
+    server = ThreadingHTTPServer(("0.0.0.0", port), handler)
+    server.daemon_threads = True
+    sys.stderr.write(f"webhook: LAB notification recorder listening on :{port}\n")
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
