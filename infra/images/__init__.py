@@ -47,6 +47,23 @@ IMAGES: tuple[str, ...] = (
     "exporter",
 )
 
+# The container health command of each image (the contract's; run with `sh -c`).
+# The exporter's depends on the port its command listens on:
+# curl -fsS http://127.0.0.1:<port>/-/healthy
+HEALTH_COMMANDS: dict[str, str] = {
+    "postgres": 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
+    "kannel": 'curl -fsS "http://127.0.0.1:13000/status.xml?password=$KANNEL_STATUS_PASSWORD"'
+    ' | grep -q "<status>running"',
+    "smsc-sim": "curl -fsS http://127.0.0.1:13080/healthz",
+    "portal": "curl -fsS http://127.0.0.1:8080/healthz",
+    "nginx": "curl -fsS http://127.0.0.1/nginx-health",
+    "prometheus": "curl -fsS http://127.0.0.1:9090/-/ready",
+    "alertmanager": "curl -fsS http://127.0.0.1:9093/-/ready",
+    "webhook": "curl -fsS http://127.0.0.1:9095/healthz",
+    "ntp": "chronyc tracking",
+    "terminal": 'lpstat -r | grep -q "scheduler is running"',
+}
+
 # Project files an image carries besides its own folder (repo-relative paths).
 EXTRA_CONTEXT: dict[str, tuple[str, ...]] = {
     "exporter": ("exporters", "inventory", "dvc_rollout/__init__.py", "dvc_rollout/errors.py"),
