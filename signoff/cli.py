@@ -69,6 +69,14 @@ def _districts(inv: Any, wanted: list[str] | None, lab: dict[str, Any] | None) -
     return None
 
 
+def _units(inv: Any, wanted: list[str] | None, lab: dict[str, Any] | None) -> list[str] | None:
+    if wanted:
+        return [w if w in inv.sites else inv.find(w, kind="unit").code for w in wanted]
+    if lab is not None:
+        return [str(s) for d in (lab.get("sample") or {}).get("districts", []) for s in d["sites"]]
+    return None
+
+
 def _signoff(args: argparse.Namespace) -> int:
     import inventory
     from signoff import files, report_json, waivers
@@ -97,10 +105,11 @@ def _signoff(args: argparse.Namespace) -> int:
         ResultsStoreReadiness(results),
         PrometheusMetrics(prometheus),
         districts,
+        _units(inv, args.unit, lab),
     )
     if not evidence.sites:
         raise UsageError(
-            f"phase {args.phase} has no site in districts {districts}: check --district"
+            f"phase {args.phase} has no site in the selection: check --district, --unit, --lab"
         )
     found = (
         waivers.load(
@@ -192,8 +201,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         help="only this district (code or name, repeatable); default: the whole phase",
     )
+    p.add_argument("--unit", action="append", help="only this site (code or name, repeatable)")
     p.add_argument(
-        "--lab", metavar="STACK", help="use a lab stack's sampled districts and Prometheus"
+        "--lab", metavar="STACK", help="use a lab stack's sampled sites and its Prometheus"
     )
     p.add_argument(
         "--prometheus", help=f"Prometheus URL (default ${PROMETHEUS_ENV} or {DEFAULT_PROMETHEUS})"

@@ -172,10 +172,14 @@ def gather(
     readiness: ReadinessSource,
     metrics: MetricsSource,
     districts: Sequence[str] | None = None,
+    only: Sequence[str] | None = None,
 ) -> Evidence:
-    """Collect the evidence for every site of `phase` (optionally only some districts)."""
+    """Collect the evidence for every site of `phase`, optionally only some districts/sites."""
     info = inv.phase(phase)
-    sites = sorted(inv.sites_in(phase, districts), key=lambda s: (s.place.district_code, s.code))
+    sites = sorted(
+        (s for s in inv.sites_in(phase, districts) if only is None or s.code in set(only)),
+        key=lambda s: (s.place.district_code, s.code),
+    )
     services = tuple(s.code for s in inv.phase_services(phase))
     unavailable: dict[str, str] = {}
     runs: Mapping[str, ReadinessRun] = {}
