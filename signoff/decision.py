@@ -160,20 +160,22 @@ def _availability(site: SiteEvidence, ev: Evidence, th: Thresholds) -> Finding:
         )
     if not site.services:
         return Finding("availability", "missing", "the phase lists no services for this site")
-    missing, low = [], []
+    missing: dict[str, list[str]] = {}
+    low = []
     for svc in site.services:
         series = site.availability.get(svc)
         problem = _series_problem(series, ev, th)
         if problem is not None:
-            missing.append(f"{svc}: {problem}")
+            missing.setdefault(problem, []).append(svc)
         elif series is not None and series.ratio is not None and series.ratio < th.availability_min:
             low.append(f"{svc}: {series.ratio:.2%}")
     if missing:
         return Finding(
             "availability",
             "missing",
-            f"no usable dvc_service_up evidence for {len(missing)} of {len(site.services)} "
-            f"services — {'; '.join(missing)}",
+            f"no usable dvc_service_up evidence for {sum(map(len, missing.values()))} of "
+            f"{len(site.services)} services — "
+            + "; ".join(f"{why}: {', '.join(svcs)}" for why, svcs in missing.items()),
         )
     if low:
         return Finding(

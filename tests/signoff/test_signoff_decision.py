@@ -119,7 +119,7 @@ def test_availability_younger_than_the_window_is_missing_not_go(evidence):
     d = decide(ev.model_copy(update={"sites": (site, *ev.sites[1:])}), TH)
     f = d.sites[0].finding("availability")
     assert f.outcome == "missing"
-    assert "c-marriage: covers only 2.0 h of the 24h window" in f.reason
+    assert "covers only 2.0 h of the 24h window: c-marriage" in f.reason
 
 
 def test_availability_below_threshold_fails_naming_the_service(evidence):
@@ -140,7 +140,7 @@ def test_a_service_without_any_series_is_missing(evidence):
     site = ev.sites[1].model_copy(update={"availability": avail})
     d = decide(ev.model_copy(update={"sites": (ev.sites[0], site, ev.sites[2])}), TH)
     assert d.sites[1].finding("availability").outcome == "missing"
-    assert "c-guardianship: no data" in d.sites[1].finding("availability").reason
+    assert "no data: c-guardianship" in d.sites[1].finding("availability").reason
 
 
 def test_stale_sms_series_makes_the_phase_no_go_even_with_every_site_go(evidence):
