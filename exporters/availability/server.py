@@ -1,8 +1,9 @@
 """The exporter's HTTP endpoint: /metrics from a per-sweep cache, and /-/healthy.
 
 It runs on the sweeps' event loop (no threads). The full exposition only changes when a
-sweep ends, so it is rendered then, once, and gzipped on first demand; a scrape just
-writes bytes. `name[]=` filters (as in prometheus_client) are rendered on request.
+sweep ends, so it is rendered then, once (by exposition.render_text), and gzipped on first
+demand; a scrape just writes bytes. `name[]=` filters (as in prometheus_client) are
+rendered on request.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import CollectorRegistry
+
+from exporters.availability.exposition import render_text
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,7 @@ class MetricsCache:
         self.refresh()
 
     def refresh(self) -> None:
-        self._plain = generate_latest(self.registry)
+        self._plain = render_text(self.registry.collect())
         self._gzipped = None
 
     def body(self, want_gzip: bool) -> tuple[bytes, str | None]:
