@@ -1,0 +1,119 @@
+"""`python -m exporters.kannel`: serve Kannel's status and the loopback SMS probe on /metrics.
+
+Secrets come from the environment only, never the command line (which `ps` shows):
+KANNEL_STATUS_PASSWORD for status.xml, SENDSMS_USER / SENDSMS_PASSWORD for sendsms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from prometheus_client.registry import CollectorRegistry
+
+from dvc_rollout.errors import DvcRolloutError, UsageError
+from exporters.kannel.collector import EndToEndCollector, KannelCollector
+from exporters.kannel.e2e import CallbackInbox, EndToEndProbe, ProbeLoop, ProbeState, SendSms
+from exporters.kannel.fetch import HttpStatusSource
+from exporters.metrics_server import MetricsServer, parse_listen
+
+log = logging.getLogger("exporters.kannel")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m exporters.kannel",
+        description="Export Kannel's status.xml and an end-to-end loopback SMS probe.",
+        epilog="Environment: KANNEL_STATUS_PASSWORD (status.xml), SENDSMS_USER and "
+        "SENDSMS_PASSWORD (the end-to-end probe's sendsms-user).",
+    )
+    p.add_argument("--listen", default="127.0.0.1:9602", help="HOST:PORT for /metrics")
+    p.add_argument("--kannel-url", default="http://127.0.0.1:13000", help="bearerbox admin URL")
+    p.add_argument("--status-timeout", type=float, default=5.0, help="seconds for status.xml")
+    p.add_argument(
+        "--sendsms-url",
+        help="smsbox sendsms URL, e.g. http://127.0.0.1:13013/cgi-bin/sendsms "
+        "(omit to run without the end-to-end probe)",
+    )
+    p.add_argument("--probe-interval", type=float, default=60.0, help="seconds between probes")
+    p.add_argument("--probe-timeout", type=float, default=30.0, help="seconds to wait for the MO")
+    p.add_argument("--probe-smsc", default="loopback", help="smsc-id of the loopback SMSC")
+    p.add_argument("--probe-from", default="DVCPROBE", help="sender of the probe SMS")
+    p.add_argument("--probe-to", default="0000000000", help="receiver of the probe SMS")
+    p.add_argument(
+        "--callback-listen",
+        default="127.0.0.1:9603",
+        help="HOST:PORT where Kannel's sms-service get-url delivers the looped-back MO (/mo)",
+    )
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    return p
+
+
+def _sendsms(args: argparse.Namespace) -> SendSms:
+    user = os.environ.get("SENDSMS_USER", "")
+    password = os.environ.get("SENDSMS_PASSWORD", "")
+    if not user or not password:
+        raise UsageError(
+            "--sendsms-url needs SENDSMS_USER and SENDSMS_PASSWORD in the environment "
+            "(a sendsms-user group of Kannel's config)"
+        )
+    return SendSms(
+        url=args.sendsms_url,
+        username=user,
+        password=password,
+        smsc=args.probe_smsc,
+        sender=args.probe_from,
+        receiver=args.probe_to,
+    )
+
+
+def run(args: argparse.Namespace, stop: threading.Event) -> int:
+    """Start the servers and the probe loop; block until `stop` is set."""
+    password = os.environ.get("KANNEL_STATUS_PASSWORD", "")
+    if not password:
+        log.warning("KANNEL_STATUS_PASSWORD is empty: Kannel will answer 'Denied' if it has one")
+    registry = CollectorRegistry()
+    KannelCollector(HttpStatusSource(args.kannel_url, password, args.status_timeout), registry)
+    stoppers = []
+    if args.sendsms_url:
+        sendsms = _sendsms(args)
+        inbox = CallbackInbox()
+        state = ProbeState()
+        EndToEndCollector(state, registry)
+        callback = MetricsServer(parse_listen(args.callback_listen), None, {"/mo": inbox.route})
+        callback.start()
+        stoppers.append(callback.stop)
+        loop = ProbeLoop(
+            EndToEndProbe(sendsms, inbox, args.probe_timeout), state, args.probe_interval
+        )
+        loop.start()
+        stoppers.append(loop.stop)
+    server = MetricsServer(parse_listen(args.listen), registry).start()
+    stoppers.append(server.stop)
+    log.info("serving Kannel metrics on %s (kannel %s)", args.listen, args.kannel_url)
+    stop.wait()
+    for s in reversed(stoppers):
+        s()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        return run(args, stop)
+    except DvcRolloutError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

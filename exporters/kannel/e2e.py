@@ -1,0 +1,214 @@
+"""The end-to-end SMS probe: sendsms through the loopback SMSC, wait for it to come back.
+
+Kannel's `loopback` SMSC turns an outgoing (MT) message into an incoming (MO) one,
+and the `sms-service` whose `get-url` points at this exporter's callback
+(e.g. `http://<exporter>:9603/mo?text=%a`) hands it back. A message that makes the
+round trip proves smsbox, bearerbox, routing and the MO path all work, which the
+status page alone cannot. Each probe carries a unique token so a late or foreign
+message is never counted as a success.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+
+log = logging.getLogger("exporters.kannel.e2e")
+
+FAILURE_REASONS = ("connect", "auth", "rejected", "queued", "timeout")
+TOKEN_PREFIX = "dvcprobe-"
+_TOKEN = re.compile(re.escape(TOKEN_PREFIX) + r"[0-9a-f]{16}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One probe's result: `reason` is None on success."""
+
+    finished: float
+    reason: str | None
+    roundtrip: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+
+@dataclass
+class Snapshot:
+    """A consistent copy of the probe state for one scrape."""
+
+    probes: int = 0
+    last_probe: float | None = None
+    last_success_ok: bool = False
+    last_success: float | None = None
+    roundtrip: float | None = None
+    failures: dict[str, int] = field(default_factory=dict)
+
+
+class ProbeState:
+    """Results shared between the probe thread and scrapes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snap = Snapshot()
+
+    def record(self, outcome: Outcome) -> None:
+        with self._lock:
+            s = self._snap
+            s.probes += 1
+            s.last_probe = outcome.finished
+            s.last_success_ok = outcome.ok
+            if outcome.reason is None:
+                s.last_success = outcome.finished
+                s.roundtrip = outcome.roundtrip
+            else:
+                s.failures[outcome.reason] = s.failures.get(outcome.reason, 0) + 1
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return dataclasses.replace(self._snap, failures=dict(self._snap.failures))
+
+
+class CallbackInbox:
+    """Tokens the probe waits for; the callback route marks them arrived."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[str, threading.Event] = {}
+        self._arrived: dict[str, float] = {}
+
+    def expect(self, token: str) -> threading.Event:
+        event = threading.Event()
+        with self._lock:
+            self._waiting[token] = event
+        return event
+
+    def forget(self, token: str) -> float | None:
+        """Stop waiting for `token`; return its arrival (monotonic) time if it came."""
+        with self._lock:
+            self._waiting.pop(token, None)
+            return self._arrived.pop(token, None)
+
+    def deliver(self, text: str) -> bool:
+        """Mark every awaited token found in `text` as arrived; False if none was awaited."""
+        now = time.monotonic()
+        hit = False
+        with self._lock:
+            for token in _TOKEN.findall(text):
+                event = self._waiting.get(token)
+                if event is not None and token not in self._arrived:
+                    self._arrived[token] = now
+                    event.set()
+                    hit = True
+        return hit
+
+    def route(self, query: str) -> tuple[int, str, bytes]:
+        """GET /mo?text=...: Kannel's sms-service calls this with the looped-back text."""
+        texts = urllib.parse.parse_qs(query).get("text", [])
+        for text in texts:
+            self.deliver(text)
+        # An empty body: with max-messages = 0 Kannel sends no reply SMS either way.
+        return 200, "text/plain; charset=utf-8", b""
+
+
+@dataclass(frozen=True)
+class SendSms:
+    """Where and as whom to call Kannel's sendsms interface."""
+
+    url: str
+    username: str
+    password: str
+    smsc: str = "loopback"
+    sender: str = "DVCPROBE"
+    receiver: str = "0000000000"
+
+
+class EndToEndProbe:
+    """Sends one tokened SMS through the loopback SMSC and times its return."""
+
+    def __init__(self, sendsms: SendSms, inbox: CallbackInbox, timeout: float = 30.0) -> None:
+        self._sendsms = sendsms
+        self._inbox = inbox
+        self._timeout = timeout
+
+    def run_once(self) -> Outcome:
+        token = TOKEN_PREFIX + secrets.token_hex(8)
+        arrived = self._inbox.expect(token)
+        started = time.monotonic()
+        try:
+            reason = self._send(token)
+            if reason is None or reason == "queued":
+                left = self._timeout - (time.monotonic() - started)
+                if arrived.wait(max(left, 0.0)):
+                    reason = None
+                elif reason is None:
+                    reason = "timeout"
+        finally:
+            came = self._inbox.forget(token)
+        if reason is None and came is not None:
+            return Outcome(time.time(), None, roundtrip=came - started)
+        return Outcome(time.time(), reason or "timeout")
+
+    def _send(self, token: str) -> str | None:
+        """Call sendsms; None when Kannel accepted it for delivery, else the failure reason."""
+        s = self._sendsms
+        params = {
+            "username": s.username,
+            "password": s.password,
+            "smsc": s.smsc,
+            "from": s.sender,
+            "to": s.receiver,
+            "text": f"{token} dvc-rollout end-to-end probe",
+        }
+        url = f"{s.url}?{urllib.parse.urlencode(params)}"
+        try:
+            with urllib.request.urlopen(url, timeout=self._timeout) as resp:
+                body = resp.read().decode("utf-8", errors="replace").strip()
+        except urllib.error.HTTPError as e:
+            body = e.read().decode("utf-8", errors="replace").strip()
+            log.warning("sendsms at %s answered HTTP %s: %s", s.url, e.code, body)
+            return "auth" if e.code in (401, 403) else "rejected"
+        except OSError as e:
+            log.warning("cannot reach sendsms at %s: %s", s.url, e)
+            return "connect"
+        # "0: Accepted for delivery", or "3: Queued for later delivery" when no SMSC takes it.
+        if body.startswith("3:"):
+            log.warning("sendsms queued the probe for later delivery: is SMSC %r online?", s.smsc)
+            return "queued"
+        return None
+
+
+class ProbeLoop:
+    """Runs the probe every `interval` seconds in a daemon thread until stopped."""
+
+    def __init__(self, probe: EndToEndProbe, state: ProbeState, interval: float) -> None:
+        self._probe = probe
+        self._state = state
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sms-e2e", daemon=True)
+
+    def start(self) -> ProbeLoop:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5.0)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            outcome = self._probe.run_once()
+            self._state.record(outcome)
+            if not outcome.ok:
+                log.warning("end-to-end SMS probe failed: %s", outcome.reason)
+            self._stop.wait(max(self._interval - (time.monotonic() - started), 0.0))
