@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 import inventory
 from checks.results import Result, Store
 from dvc_rollout.cli import main
+from signoff import report_json
 from signoff.adapters import PrometheusMetrics, ResultsStoreReadiness
 from signoff.cli import parse_window
 from signoff.criteria import Thresholds
@@ -228,6 +230,7 @@ def test_cli_exit_status_is_zero_only_for_go(tmp_path, prometheus, results, caps
     # 016 alone over 2 h: every criterion is met.
     assert main([*common, "--district=Soc Son", "--window=2h"]) == 0
     go = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator(json.loads(report_json.SCHEMA_PATH.read_text())).validate(go)
     assert go["verdict"] == "GO" and [d["verdict"] for d in go["districts"]] == ["GO"]
     assert Path(go["files"]["html"]).is_file()
     # Both districts over 24 h: 017's outage and the young citizen DB make it NO-GO.
