@@ -31,6 +31,9 @@ lab: venv engine
 	$(BIN)/dvc-rollout lab up
 	BIN=$(BIN) bash signoff/lab-signoff.sh  # phase-1 and phase-2 sign-off; NO-GO does not fail make
 
+images: venv engine
+	$(BIN)/dvc-rollout lab build
+
 lab-down: venv
 	$(BIN)/dvc-rollout lab down
 

@@ -65,7 +65,7 @@ class DistrictNetwork(pulumi.ComponentResource):
                     image=image.image_id,
                     envs=[f"NTP_SERVER={args.ntp_server}", f"PORTAL_URL={args.portal_url}"],
                     networks_advanced=common.attach([self.network.name], cname, host),
-                    healthcheck=common.healthcheck("lpstat -r"),
+                    healthcheck=common.healthcheck('lpstat -r | grep -q "scheduler is running"'),
                     restart=common.RESTART,
                     labels=common.container_labels(args.stack, "terminal"),
                     opts=common.child(self),

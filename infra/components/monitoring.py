@@ -14,6 +14,9 @@ import pulumi_docker as docker
 
 from infra.components import common
 
+# Data folders the images declare as volumes; each gets a named, labelled volume so
+# nothing anonymous is left behind and `lab down` removes it with the stack.
+DATA_DIRS = {"prometheus": "/var/lib/prometheus", "alertmanager": "/var/lib/alertmanager"}
 PROMETHEUS_PORT = 9090
 ALERTMANAGER_PORT = 9093
 WEBHOOK_PORT = 9095
@@ -119,12 +122,24 @@ class Monitoring(pulumi.ComponentResource):
     ) -> docker.Container:
         cname = f"{args.prefix}{role}"
         image = common.image(role, f"{name}-{role}-image", common.child(self))
+        volumes = []
+        if role in DATA_DIRS:
+            volume = docker.Volume(
+                f"{name}-{role}-data",
+                name=f"{cname}-data",
+                labels=common.volume_labels(args.stack),
+                opts=common.child(self),
+            )
+            volumes.append(
+                docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIRS[role])
+            )
         return docker.Container(
             f"{name}-{role}",
             name=cname,
             hostname=cname,
             image=image.image_id,
             envs=envs,
+            volumes=volumes,
             networks_advanced=common.attach([args.mgmt_network], cname),
             ports=[common.loopback_port(port, host_port)],
             healthcheck=common.healthcheck(f"curl -fsS http://127.0.0.1:{port}{health_path}"),

@@ -182,7 +182,8 @@ def _create_container(spec: ContainerSpec) -> str:
 
 def _remove_container(ref: str) -> None:
     try:
-        client().api.remove_container(ref, force=True, v=False)
+        # v=True drops only anonymous volumes; the stack's named volumes stay until `down`.
+        client().api.remove_container(ref, force=True, v=True)
     except NotFound:
         return
 

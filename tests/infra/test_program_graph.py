@@ -143,3 +143,12 @@ def test_portal_catalog_lists_every_inventory_place_and_service(lab: ProgramRun)
     catalog = json.loads(upload["content"])
     assert len(catalog["units"]) == len(inv.places)
     assert len(catalog["services"]) == len(inv.services)
+
+
+def test_every_network_and_volume_carries_the_stack_label(lab: ProgramRun) -> None:
+    kinds = ("docker:index/network:Network", "docker:index/volume:Volume")
+    found = [r for kind in kinds for r in lab.of_type(kind)]
+    assert len(found) >= 6 + 3  # 4 data-center + 2 district networks; pg, prometheus, am data
+    for reg in found:
+        labels = {x["label"]: x["value"] for x in unwrap(reg.state["labels"])}
+        assert labels.get("dvc-rollout.stack") == "unit", reg.state["name"]
