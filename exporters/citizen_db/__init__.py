@@ -1,0 +1,1 @@
+"""Citizen-database probe: a fresh connection and a representative lookup, timed."""

@@ -1,0 +1,99 @@
+"""`python -m exporters.citizen_db`: probe the citizen database on an interval, serve /metrics.
+
+The password comes from CITIZEN_DB_PASSWORD (or libpq's own PGPASSWORD / .pgpass),
+never from the command line, which `ps` shows to every user of the host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from prometheus_client.registry import CollectorRegistry
+
+from dvc_rollout.errors import DvcRolloutError, UsageError
+from exporters.citizen_db.collector import CitizenDbCollector
+from exporters.citizen_db.probe import (
+    DEFAULT_LOOKUP_ID,
+    LOOKUP_SQL,
+    CitizenDbProbe,
+    Lookup,
+    ProbeLoop,
+    ProbeState,
+)
+from exporters.metrics_server import MetricsServer, parse_listen
+
+log = logging.getLogger("exporters.citizen_db")
+_URI_PASSWORD = re.compile(r"://[^/@]*:[^/@]*@")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m exporters.citizen_db",
+        description="Probe the citizen database (connect + lookup) on an interval; serve /metrics.",
+        epilog="Environment: CITIZEN_DB_PASSWORD (or PGPASSWORD) for the database role.",
+    )
+    p.add_argument("--listen", default="127.0.0.1:9604", help="HOST:PORT for /metrics")
+    p.add_argument(
+        "--dsn",
+        required=True,
+        help="libpq connection string WITHOUT password, "
+        "e.g. 'host=127.0.0.1 port=5432 dbname=citizens user=exporter'",
+    )
+    p.add_argument("--lookup-id", default=DEFAULT_LOOKUP_ID, help="citizen id the probe looks up")
+    p.add_argument("--interval", type=float, default=15.0, help="seconds between probes")
+    p.add_argument("--timeout", type=float, default=5.0, help="connect and statement timeout")
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    return p
+
+
+def check_dsn(dsn: str) -> str:
+    """Refuse a DSN that carries a password: it would show in `ps` and in logs."""
+    if "password" in dsn.lower() or _URI_PASSWORD.search(dsn):
+        raise UsageError(
+            "--dsn must not contain the password: put it in CITIZEN_DB_PASSWORD instead"
+        )
+    return dsn
+
+
+def run(args: argparse.Namespace, stop: threading.Event) -> int:
+    """Start the probe loop and the metrics server; block until `stop` is set."""
+    probe = CitizenDbProbe(
+        check_dsn(args.dsn),
+        os.environ.get("CITIZEN_DB_PASSWORD") or None,
+        Lookup(sql=LOOKUP_SQL, params=(args.lookup_id,)),
+        timeout=args.timeout,
+    )
+    state = ProbeState()
+    registry = CollectorRegistry()
+    CitizenDbCollector(state, registry)
+    server = MetricsServer(parse_listen(args.listen), registry).start()
+    loop = ProbeLoop(probe, state, args.interval).start()
+    log.info("serving citizen-database metrics on %s", args.listen)
+    stop.wait()
+    loop.stop()
+    server.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        return run(args, stop)
+    except DvcRolloutError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

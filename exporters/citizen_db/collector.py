@@ -1,0 +1,61 @@
+"""Prometheus collector for the citizen-database probe: reports, never probes at scrape."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from exporters.citizen_db.probe import FAILURE_REASONS, ProbeState
+
+
+class CitizenDbCollector(Collector):
+    """Yields the last probe's result and running totals from `state`."""
+
+    def __init__(self, state: ProbeState, registry: CollectorRegistry | None = None) -> None:
+        self._state = state
+        if registry is not None:
+            registry.register(self)
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        snap = self._state.snapshot()
+        last = snap.last
+        if last is not None:
+            yield GaugeMetricFamily(
+                "dvc_citizen_db_up",
+                "Whether the last probe connected and the lookup returned its row (1) or not (0).",
+                value=1.0 if last.reason is None else 0.0,
+            )
+            yield GaugeMetricFamily(
+                "dvc_citizen_db_last_probe_timestamp_seconds",
+                "Unix time the last probe finished.",
+                value=last.finished,
+            )
+            if last.connect_seconds is not None:
+                yield GaugeMetricFamily(
+                    "dvc_citizen_db_connect_duration_seconds",
+                    "Seconds the last probe took to open a connection.",
+                    value=last.connect_seconds,
+                )
+            if last.query_seconds is not None:
+                yield GaugeMetricFamily(
+                    "dvc_citizen_db_query_duration_seconds",
+                    "Seconds the last probe's lookup query took.",
+                    value=last.query_seconds,
+                )
+        if snap.last_success is not None:
+            yield GaugeMetricFamily(
+                "dvc_citizen_db_last_success_timestamp_seconds",
+                "Unix time of the last successful probe.",
+                value=snap.last_success,
+            )
+        yield CounterMetricFamily(
+            "dvc_citizen_db_probes", "Probes run since the exporter started.", value=snap.probes
+        )
+        failures = CounterMetricFamily(
+            "dvc_citizen_db_probe_failures", "Probes that failed, by reason.", labels=["reason"]
+        )
+        for reason in FAILURE_REASONS:
+            failures.add_metric([reason], snap.failures.get(reason, 0))
+        yield failures
