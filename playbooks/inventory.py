@@ -1,0 +1,210 @@
+"""Ansible dynamic inventory: the rollout inventory plus the hosts of one stack.
+
+`inventory/ansible.py` gives the terminals and their groups (`terminals`,
+`district_<code>`, `level_<level>`, `phase_<n>`); this adds the datacenter hosts and
+how to reach every host, from the stack's recorded outputs:
+
+- Lab stacks (outputs list `containers`): `ansible_connection: community.docker.docker`,
+  `ansible_host: <container name>`; only the terminals the lab really runs are listed.
+- Other stacks (production): ssh. `ansible_host` is the address in the outputs' `hosts`
+  mapping (host name -> address) or else the host name itself (resolved by DNS);
+  `ansible_user` comes from `$DVC_SSH_USER` (default `dvc-admin`), keys from the ssh
+  agent. Every terminal of the inventory is listed.
+
+Stack-wide facts (portal URL, NTP servers, SMSCs, alertmanagers) become `dvc_*` group
+variables that `group_vars/` maps onto the roles' variables.
+
+Environment: `DVC_STACK` (default `lab`), `DVC_STATE_DIR`, `DVC_INVENTORY_RECORDS`
+(a records.yaml replacing the inventory's, e.g. synthetic officials for the lab).
+Run as `python -m playbooks.inventory --list`; Ansible runs it through the executable
+`playbooks/inventory.sh` (`-i playbooks/inventory.sh`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import inventory
+from dvc_rollout.errors import DvcRolloutError
+from inventory.ansible import export
+from inventory.store import Inventory, Site
+from playbooks import stack as stackfiles
+
+# Datacenter host -> (its group under `datacenter`, its key in the outputs' `containers`).
+DATACENTER: dict[str, tuple[str, str]] = {
+    "sms-1": ("sms_switchboard", "kannel"),
+    "prometheus-1": ("prometheus", "prometheus"),
+    "alertmanager-1": ("alertmanager", "alertmanager"),
+}
+# Parent groups of the datacenter groups.
+DATACENTER_TREE: dict[str, list[str]] = {
+    "datacenter": ["sms_switchboard", "monitoring"],
+    "monitoring": ["prometheus", "alertmanager"],
+}
+DOCKER_CONNECTION = "community.docker.docker"
+SIM_PORT = 13080
+WEBHOOK_PORT = 9095
+FIRST_MO_PORT = 14001
+
+
+def is_lab(outputs: Mapping[str, Any]) -> bool:
+    """A stack realised as local containers (the lab) rather than reachable machines."""
+    return isinstance(outputs.get("containers"), Mapping)
+
+
+def connection_vars(host: str, outputs: Mapping[str, Any], container: str | None) -> dict[str, Any]:
+    """How Ansible reaches one host: the Docker connection in the lab, ssh otherwise."""
+    if is_lab(outputs):
+        return {
+            "ansible_connection": DOCKER_CONNECTION,
+            "ansible_host": container,
+            "dvc_container": container,
+            "ansible_python_interpreter": "/usr/bin/python3",
+        }
+    addresses = outputs.get("hosts") or {}
+    return {
+        "ansible_connection": "ssh",
+        "ansible_host": addresses.get(host, host),
+        "ansible_user": os.environ.get("DVC_SSH_USER", "dvc-admin"),
+        "ansible_become": True,
+    }
+
+
+def _strip_scheme(url: str) -> str:
+    return url.split("://", 1)[-1].rstrip("/")
+
+
+def smscs(outputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One Kannel SMSC per telco: the lab's operator simulators over generic HTTP."""
+    sample = outputs.get("sample") or {}
+    simulators = (outputs.get("containers") or {}).get("smsc_sim") or {}
+    found: list[dict[str, Any]] = []
+    for index, telco in enumerate(sample.get("telcos") or []):
+        container = simulators.get(telco)
+        if not container:
+            continue
+        found.append(
+            {
+                "id": telco,
+                "type": "http",
+                "system_type": "generic",
+                "send_url": f"http://{container}:{SIM_PORT}/send"
+                "?to=%P&from=%p&text=%b&coding=%c&charset=%C",
+                "port": FIRST_MO_PORT + index,
+                "status_success_regex": "^Sent",
+                "status_tempfail_regex": "[Oo]ffline|[Rr]etry",
+            }
+        )
+    return found
+
+
+def scrape_configs(outputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Scrape jobs for the stack's own services (Prometheus scrapes itself anyway)."""
+    internal = outputs.get("internal_endpoints") or {}
+    jobs: list[dict[str, Any]] = []
+    if internal.get("alertmanager"):
+        target = _strip_scheme(str(internal["alertmanager"]))
+        jobs.append({"job_name": "alertmanager", "static_configs": [{"targets": [target]}]})
+    return jobs
+
+
+def stack_vars(stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Facts about the whole stack every play may need, as `dvc_*` variables."""
+    internal = outputs.get("internal_endpoints") or {}
+    found: dict[str, Any] = {"dvc_stack": stack, "dvc_lab": is_lab(outputs)}
+    if internal.get("nginx"):
+        found["dvc_portal_url"] = str(internal["nginx"]).rstrip("/") + "/"
+    if internal.get("ntp"):
+        found["dvc_ntp_servers"] = [str(internal["ntp"])]
+    if internal.get("alertmanager"):
+        found["dvc_alertmanagers"] = [_strip_scheme(str(internal["alertmanager"]))]
+    if internal.get("kannel_admin"):
+        found["dvc_kannel_admin_url"] = str(internal["kannel_admin"])
+    webhook = (outputs.get("containers") or {}).get("webhook")
+    if webhook:
+        found["dvc_webhook_base"] = f"http://{webhook}:{WEBHOOK_PORT}/alerts"
+    sendsms_user = (outputs.get("credentials") or {}).get("sendsms_user")
+    if sendsms_user:
+        found["dvc_sendsms_user"] = str(sendsms_user)
+    found["dvc_scrape_configs"] = scrape_configs(outputs)
+    found["dvc_smscs"] = smscs(outputs)
+    return found
+
+
+def _lab_sites(inv: Inventory, terminals: Mapping[str, str]) -> list[Site]:
+    return [s for s in inv.sites.values() if any(h in terminals for h in s.terminal_hosts)]
+
+
+def build(inv: Inventory, stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The `--list` document for a stack: groups, datacenter hosts and every host's vars."""
+    containers: Mapping[str, Any] = outputs.get("containers") or {}
+    terminals: Mapping[str, str] = containers.get("terminals") or {}
+    lab = is_lab(outputs)
+    listing = export(inv, _lab_sites(inv, terminals) if lab else None)
+    hostvars: dict[str, dict[str, Any]] = listing["_meta"]["hostvars"]
+    if lab:  # a lab site may run fewer terminals than the site has
+        for name, group in listing.items():
+            if name != "_meta" and "hosts" in group:
+                group["hosts"] = [h for h in group["hosts"] if h in terminals]
+        for host in list(hostvars):
+            if host not in terminals:
+                del hostvars[host]
+    for host in hostvars:
+        hostvars[host].update(connection_vars(host, outputs, terminals.get(host)))
+
+    for parent, children in DATACENTER_TREE.items():
+        listing.setdefault(parent, {}).setdefault("children", [])
+        known = listing[parent]["children"]
+        known.extend(c for c in children if c not in known)
+    for host, (group, key) in DATACENTER.items():
+        container = containers.get(key)
+        if lab and not container:
+            continue  # the stack does not run this part
+        listing.setdefault(group, {"hosts": []})["hosts"].append(host)
+        hostvars[host] = connection_vars(host, outputs, container)
+    listing["all"]["vars"] = stack_vars(stack, outputs)
+    return listing
+
+
+def load_inventory() -> Inventory:
+    """The rollout inventory, with `$DVC_INVENTORY_RECORDS` replacing records.yaml if set."""
+    records = os.environ.get("DVC_INVENTORY_RECORDS") or None
+    return inventory.load(records=records)
+
+
+def for_stack(stack: str) -> dict[str, Any]:
+    """The inventory of a recorded stack, read from its state folder."""
+    return build(load_inventory(), stack, stackfiles.read_outputs(stack))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--list", action="store_true", help="print every group and host")
+    parser.add_argument("--host", help="print one host's variables")
+    parser.add_argument(
+        "--stack",
+        default=os.environ.get("DVC_STACK", stackfiles.DEFAULT_STACK),
+        help="stack whose outputs say how to reach the hosts (default: $DVC_STACK or lab)",
+    )
+    args = parser.parse_args(argv)
+    listing = for_stack(args.stack)
+    if args.host:
+        document: Any = listing["_meta"]["hostvars"].get(args.host, {})
+    else:
+        document = listing
+    json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except DvcRolloutError as exc:
+        print(f"inventory: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
