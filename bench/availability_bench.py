@@ -188,7 +188,7 @@ def table(report: dict[str, Any]) -> str:
     blackbox_cpu = report["blackbox"]["cpu_per_probe_seconds"]
     lines = [
         f"{'prober':<22}{'CPU µs/probe':>13}{'× blackbox':>11}{'sweep s (med/max)':>19}"
-        f"{'peak RSS MB':>12}{'scrape ms':>10}{'up':>8}",
+        f"{'peak RSS MB':>12}{'scrape ms':>10}{'up/probes':>14}",
     ]
     for name, run in runs:
         cpu = run["cpu_per_probe_seconds"]
@@ -197,7 +197,7 @@ def table(report: dict[str, Any]) -> str:
             f"{name:<22}{cpu * 1e6:>13.1f}{cpu / blackbox_cpu:>11.2f}"
             f"{statistics.median(sweeps):>10.3f}/{max(sweeps):<8.3f}"
             f"{run['peak_rss_bytes'] / 2**20:>12.1f}{run['scrape_seconds']['max'] * 1e3:>10.1f}"
-            f"{run['up']:>5}/{run['probes']}"
+            f"{str(run['up']) + '/' + str(run['probes']):>14}"
         )
     driver = report["blackbox"]["driver_cpu_per_probe_seconds"]
     lines.append(
@@ -255,7 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         blackbox = run_blackbox(urls, args)
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "host": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "host": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                 "load_average_1m_at_end": os.getloadavg()[0]},
         "settings": {"targets": len(urls), "sweeps": args.sweeps, "interval": args.interval,
                      "timeout": args.timeout, "concurrency": args.concurrency},
         "exporter": exporter_runs,

@@ -18,7 +18,7 @@ from types import TracebackType
 HEALTH_BODY = '{"status":"ok"}'
 
 _CONFIG = """\
-worker_processes 1;
+worker_processes auto;
 daemon off;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
