@@ -13,6 +13,8 @@ if [ ! -s "$chrony_conf" ]; then
     } >"$chrony_conf"
 fi
 
+# A restarted container keeps /run: a stale pid file would stop chronyd from starting.
+rm -f /run/chrony/chronyd.pid
 /usr/sbin/cupsd -f &
 chronyd -d -x -u _chrony -f "$chrony_conf" &
 wait -n
