@@ -243,8 +243,7 @@ def _context_tar(name: str) -> io.BytesIO:
     return buffer
 
 
-def _build_one(client: Any, name: str, base: str, progress: Progress) -> str:
-    tag = image_tag(name)
+def _build_one(client: Any, name: str, tag: str, base: str, progress: Progress) -> str:
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     progress(f"{name}: building {tag}")
     error: str | None = None
@@ -321,19 +320,20 @@ def build(
     """
     wanted = _ordered(names)
     say: Progress = progress or (lambda _line: None)
-    tags = {name: image_tag(name) for name in wanted}
     client = _client()
+    tags: dict[str, str] = {}
     with _BuildLock():
         base = image_tag("base")
         if not _exists(client, base):
-            _build_one(client, "base", _import_rootfs(client, say), say)
+            _build_one(client, "base", base, _import_rootfs(client, say), say)
         for name in wanted:
-            if name == "base":
-                continue
-            if _exists(client, tags[name]):
-                say(f"{name}: {tags[name]} is up to date")
-                continue
-            _build_one(client, name, base, say)
+            # Tag and build context are taken together, so the tag returned is the one built.
+            tag = base if name == "base" else image_tag(name)
+            if name == "base" or _exists(client, tag):
+                say(f"{name}: {tag} is up to date")
+            else:
+                _build_one(client, name, tag, base, say)
+            tags[name] = tag
     return tags
 
 
