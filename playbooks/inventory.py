@@ -11,8 +11,11 @@ how to reach every host, from the stack's recorded outputs:
   `ansible_user` comes from `$DVC_SSH_USER` (default `dvc-admin`), keys from the ssh
   agent. Every terminal of the inventory is listed.
 
-Stack-wide facts (portal URL, NTP servers, SMSCs, alertmanagers) become `dvc_*` group
-variables that `group_vars/` maps onto the roles' variables.
+Stack-wide facts (portal URL, NTP servers, SMSCs, scrape targets, the alert webhook)
+become `dvc_*` group variables that `group_vars/` maps onto the roles' variables. Outputs
+read: `containers`, `internal_endpoints`, `sample.telcos`, `credentials.sendsms_user`,
+and when a stack exports them `hosts`, `scrape_targets`, `alertmanager_webhook_url`,
+`sms_probe_url`.
 
 Environment: `DVC_STACK` (default `lab`), `DVC_STATE_DIR`, `DVC_INVENTORY_RECORDS`
 (a records.yaml replacing the inventory's, e.g. synthetic officials for the lab).
@@ -103,14 +106,17 @@ def smscs(outputs: Mapping[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def scrape_configs(outputs: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Scrape jobs for the stack's own services (Prometheus scrapes itself anyway)."""
-    internal = outputs.get("internal_endpoints") or {}
-    jobs: list[dict[str, Any]] = []
-    if internal.get("alertmanager"):
-        target = _strip_scheme(str(internal["alertmanager"]))
-        jobs.append({"job_name": "alertmanager", "static_configs": [{"targets": [target]}]})
-    return jobs
+def scrape_args(outputs: Mapping[str, Any]) -> list[str]:
+    """Arguments of `exporters.scrape_config` for the stack: its exporters' targets
+    (outputs `scrape_targets`: job -> [host:port]) and its alertmanagers."""
+    found: list[str] = []
+    for job, targets in sorted((outputs.get("scrape_targets") or {}).items()):
+        for target in targets:
+            found.extend([f"--{job.replace('_', '-')}", str(target)])
+    alertmanager = (outputs.get("internal_endpoints") or {}).get("alertmanager")
+    if alertmanager:
+        found.extend(["--alertmanager", _strip_scheme(str(alertmanager))])
+    return found
 
 
 def stack_vars(stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,17 +127,17 @@ def stack_vars(stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
         found["dvc_portal_url"] = str(internal["nginx"]).rstrip("/") + "/"
     if internal.get("ntp"):
         found["dvc_ntp_servers"] = [str(internal["ntp"])]
-    if internal.get("alertmanager"):
-        found["dvc_alertmanagers"] = [_strip_scheme(str(internal["alertmanager"]))]
-    if internal.get("kannel_admin"):
-        found["dvc_kannel_admin_url"] = str(internal["kannel_admin"])
     webhook = (outputs.get("containers") or {}).get("webhook")
-    if webhook:
-        found["dvc_webhook_base"] = f"http://{webhook}:{WEBHOOK_PORT}/alerts"
+    if outputs.get("alertmanager_webhook_url"):
+        found["dvc_alertmanager_webhook_url"] = str(outputs["alertmanager_webhook_url"])
+    elif webhook:  # the lab's recorder, as the Alertmanager bootstrap config uses it
+        found["dvc_alertmanager_webhook_url"] = f"http://{webhook}:{WEBHOOK_PORT}/alerts/default"
+    if outputs.get("sms_probe_url"):
+        found["dvc_sms_probe_url"] = str(outputs["sms_probe_url"])
     sendsms_user = (outputs.get("credentials") or {}).get("sendsms_user")
     if sendsms_user:
         found["dvc_sendsms_user"] = str(sendsms_user)
-    found["dvc_scrape_configs"] = scrape_configs(outputs)
+    found["dvc_scrape_args"] = scrape_args(outputs)
     found["dvc_smscs"] = smscs(outputs)
     return found
 
