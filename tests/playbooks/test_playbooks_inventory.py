@@ -1,0 +1,134 @@
+"""The dynamic inventory: lab hosts through Docker, production hosts through ssh."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import inventory
+from playbooks.inventory import DOCKER_CONNECTION, build
+
+REPO = Path(__file__).resolve().parents[2]
+
+LAB_OUTPUTS = {
+    "containers": {
+        "kannel": "dvc-t-kannel",
+        "prometheus": "dvc-t-prometheus",
+        "alertmanager": "dvc-t-alertmanager",
+        "webhook": "dvc-t-webhook",
+        "smsc_sim": {"sim-a": "dvc-t-smsc-sim-a", "sim-b": "dvc-t-smsc-sim-b"},
+        "terminals": {"term-016-1": "dvc-t-term-016-1", "term-00376-1": "dvc-t-term-00376-1"},
+    },
+    "internal_endpoints": {
+        "nginx": "http://dvc-t-nginx",
+        "ntp": "dvc-t-ntp",
+        "alertmanager": "http://dvc-t-alertmanager:9093",
+    },
+    "sample": {"telcos": ["sim-a", "sim-b"]},
+    "credentials": {"sendsms_user": "dvc-portal", "sendsms_password": "never-in-inventory"},
+}
+
+
+@pytest.fixture(scope="module")
+def inv() -> inventory.Inventory:
+    return inventory.load()
+
+
+def test_lab_hosts_are_reached_through_their_containers(inv):
+    listing = build(inv, "t", LAB_OUTPUTS)
+    hostvars = listing["_meta"]["hostvars"]
+    assert hostvars["term-016-1"]["ansible_connection"] == DOCKER_CONNECTION
+    assert hostvars["term-016-1"]["ansible_host"] == "dvc-t-term-016-1"
+    assert hostvars["sms-1"]["ansible_host"] == "dvc-t-kannel"
+    assert hostvars["prometheus-1"]["ansible_host"] == "dvc-t-prometheus"
+    assert hostvars["alertmanager-1"]["ansible_host"] == "dvc-t-alertmanager"
+
+
+def test_lab_lists_only_the_terminals_the_lab_runs(inv):
+    listing = build(inv, "t", LAB_OUTPUTS)
+    assert sorted(listing["terminals"]["hosts"]) == ["term-00376-1", "term-016-1"]
+    assert listing["level_district"]["hosts"] == ["term-016-1"]
+    assert listing["phase_2"]["hosts"] == ["term-00376-1"]
+    assert listing["district_016"]["hosts"] == ["term-016-1", "term-00376-1"]
+    assert "district_017" not in listing
+
+
+def test_datacenter_groups_nest_under_datacenter(inv):
+    listing = build(inv, "t", LAB_OUTPUTS)
+    assert listing["datacenter"]["children"] == ["sms_switchboard", "monitoring"]
+    assert listing["monitoring"]["children"] == ["prometheus", "alertmanager"]
+    assert listing["sms_switchboard"]["hosts"] == ["sms-1"]
+
+
+def test_stack_facts_become_group_vars_without_credentials(inv):
+    stack_vars = build(inv, "t", LAB_OUTPUTS)["all"]["vars"]
+    assert stack_vars["dvc_portal_url"] == "http://dvc-t-nginx/"
+    assert stack_vars["dvc_ntp_servers"] == ["dvc-t-ntp"]
+    assert [s["id"] for s in stack_vars["dvc_smscs"]] == ["sim-a", "sim-b"]
+    assert stack_vars["dvc_smscs"][0]["send_url"].startswith("http://dvc-t-smsc-sim-a:13080/send")
+    assert stack_vars["dvc_alertmanager_webhook_url"] == "http://dvc-t-webhook:9095/alerts/default"
+    assert stack_vars["dvc_scrape_args"] == ["--alertmanager", "dvc-t-alertmanager:9093"]
+    assert "never-in-inventory" not in json.dumps(build(inv, "t", LAB_OUTPUTS))
+
+
+def test_terminals_carry_their_site_and_officials(inv):
+    hostvars = build(inv, "t", LAB_OUTPUTS)["_meta"]["hostvars"]["term-00376-1"]
+    assert hostvars["dvc_site_code"] == "00376"
+    assert hostvars["dvc_district_code"] == "016"
+    assert hostvars["dvc_officials"] == []
+
+
+def test_production_reaches_every_terminal_over_ssh(inv, monkeypatch):
+    monkeypatch.setenv("DVC_SSH_USER", "ops")
+    listing = build(inv, "production", {"hosts": {"sms-1": "10.0.0.5"}})
+    hostvars = listing["_meta"]["hostvars"]
+    assert len(listing["terminals"]["hosts"]) == sum(
+        s.equipment.terminals for s in inv.sites.values()
+    )
+    assert hostvars["sms-1"] == {
+        "ansible_connection": "ssh",
+        "ansible_host": "10.0.0.5",
+        "ansible_user": "ops",
+        "ansible_become": True,
+    }
+    assert hostvars["term-016-1"]["ansible_host"] == "term-016-1"
+
+
+def test_the_script_answers_ansible_list_and_host(tmp_path):
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "outputs.json").write_text(json.dumps(LAB_OUTPUTS), encoding="utf-8")
+    env = {**os.environ, "DVC_STATE_DIR": str(tmp_path), "DVC_STACK": "t"}
+    env["DVC_PYTHON"] = sys.executable
+    listed = subprocess.run(
+        [str(REPO / "playbooks" / "inventory.sh"), "--list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "sms-1" in json.loads(listed.stdout)["sms_switchboard"]["hosts"]
+    host = subprocess.run(
+        [str(REPO / "playbooks" / "inventory.sh"), "--host", "term-016-1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(host.stdout)["ansible_host"] == "dvc-t-term-016-1"
+
+
+def test_the_script_says_to_bring_the_stack_up_when_it_is_not(tmp_path):
+    env = {**os.environ, "DVC_STATE_DIR": str(tmp_path), "DVC_PYTHON": sys.executable}
+    done = subprocess.run(
+        [str(REPO / "playbooks" / "inventory.sh"), "--list", "--stack", "nowhere"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 3
+    assert "dvc-rollout lab up" in done.stderr
