@@ -26,6 +26,7 @@ Run as `python -m playbooks.inventory --list`; Ansible runs it through the execu
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -119,6 +120,21 @@ def scrape_args(outputs: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def monitoring_timings(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The stack's monitoring timings: exported as `monitoring_timings`, or the lab's
+    drill timings (infra/lab_monitoring.py) for a lab that does not export them.
+    Production keeps the renderers' defaults (empty)."""
+    if isinstance(outputs.get("monitoring_timings"), Mapping):
+        return dict(outputs["monitoring_timings"])
+    if not is_lab(outputs):
+        return {}
+    try:
+        from infra.lab_monitoring import TIMINGS
+    except ImportError:
+        return {}
+    return dataclasses.asdict(TIMINGS)
+
+
 def stack_vars(stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Facts about the whole stack every play may need, as `dvc_*` variables."""
     internal = outputs.get("internal_endpoints") or {}
@@ -138,6 +154,7 @@ def stack_vars(stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
     if sendsms_user:
         found["dvc_sendsms_user"] = str(sendsms_user)
     found["dvc_scrape_args"] = scrape_args(outputs)
+    found["dvc_monitoring_timings"] = monitoring_timings(outputs)
     found["dvc_smscs"] = smscs(outputs)
     return found
 
