@@ -29,6 +29,7 @@ test: venv lint
 
 lab: venv engine
 	$(BIN)/dvc-rollout lab up
+	$(BIN)/dvc-rollout configure  # Ansible: switchboard, monitoring, terminals
 	BIN=$(BIN) bash signoff/lab-signoff.sh  # phase-1 and phase-2 sign-off; NO-GO does not fail make
 
 images: venv engine
