@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +28,9 @@ from checks.selection import (
 )
 from dvc_rollout.errors import EnvironmentProblem, UsageError
 
+# The same variable the Ansible inventory reads, so checks expect the accounts it creates.
+RECORDS_ENV = "DVC_INVENTORY_RECORDS"
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -45,7 +49,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--ansible-inventory", default="", help="inventory for --backend ansible")
     parser.add_argument("--portal-url", default="", help="the portal the desks must open")
     parser.add_argument("--ntp-server", default="", help="the time server the desks must use")
-    parser.add_argument("--records", help="records.yaml with the officials (default: inventory's)")
+    parser.add_argument(
+        "--records",
+        default=os.environ.get(RECORDS_ENV) or None,
+        help=f"records.yaml with the officials (default ${RECORDS_ENV} or the inventory's)",
+    )
     parser.add_argument("--no-datacenter", action="store_true", help="check terminals only")
     parser.add_argument("-n", "--workers", default="auto", help="parallel workers, 0 = serial")
     parser.add_argument("--db", type=Path, help="results store (default state/results.sqlite)")
@@ -137,11 +145,17 @@ def table(summary: RunSummary) -> str:
         )
     bad = [s for s in summary.sites if not s.ready]
     for s in bad:
-        lines.extend(f"  {s.site_code}: {m}" for m in s.messages)
+        lines.extend(f"  {s.site_code}: {m}" for m in _worth_reading(s.messages))
     state = "complete" if summary.complete else "INCOMPLETE"
     ready = len(summary.sites) - len(bad)
     lines.append(f"run {summary.run_id} ({state}): {ready}/{len(summary.sites)} site(s) ready")
     return "\n".join(lines)
+
+
+def _worth_reading(messages: list[str]) -> list[str]:
+    """A PC that does not answer makes every other check error: show just that."""
+    silent = [m for m in messages if m.startswith("pc.answers ")]
+    return silent or messages
 
 
 def _summary_json(summary: RunSummary) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import testinfra
 
+from checks.hosts import HostUnreachable, silence
 from checks.plugin import targets_of
 from checks.selection import Target
 
@@ -25,7 +26,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for t in targets_of(metafunc.config)
         if t.kind == kind and (roles is None or t.role in roles)
     ]
-    metafunc.parametrize("target", targets, ids=[t.id for t in targets])
+    # One xdist group per host (`--dist loadgroup`): a worker keeps a host's connection
+    # and OS facts for all its checks instead of every worker probing every host.
+    metafunc.parametrize(
+        "target", [pytest.param(t, id=t.id, marks=pytest.mark.xdist_group(t.id)) for t in targets]
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -39,11 +44,24 @@ def _params(item: pytest.Item) -> dict[str, Any]:
 
 
 _HOSTS: dict[str, Any] = {}
+_SILENT: dict[str, str] = {}
 
 
 @pytest.fixture
-def host(target: Target) -> Any:
-    """The testinfra host for this target; one connection per host per worker."""
+def any_host(target: Target) -> Any:
+    """The testinfra host for this target, answering or not (for the `pc.answers` check)."""
     if target.uri not in _HOSTS:
         _HOSTS[target.uri] = testinfra.get_host(target.uri)
     return _HOSTS[target.uri]
+
+
+@pytest.fixture
+def host(any_host: Any, target: Target) -> Any:
+    """The testinfra host, once it has answered; otherwise every check errors saying so."""
+    if target.uri not in _SILENT:
+        _SILENT[target.uri] = silence(any_host)
+    if _SILENT[target.uri]:
+        raise HostUnreachable(
+            f"{target.host} does not answer ({_SILENT[target.uri]}): see check pc.answers"
+        )
+    return any_host

@@ -25,7 +25,6 @@ PORTAL_TIMEOUT_SECONDS: Final = 10
 # Printing (terminal_printer_name) and where the lab's cups-pdf backend writes pages.
 PRINTER_QUEUE: Final = "dvc-printer"
 CUPS_DAEMON: Final = "cupsd"
-TEST_PAGE: Final = "/usr/share/cups/data/testprint"
 PDF_OUTPUT_DIRS: Final = ("/var/spool/cups-pdf/ANONYMOUS", "/root/PDF")
 PRINT_WAIT_SECONDS: Final = 30
 
@@ -47,7 +46,9 @@ MIN_FREE_DISK_BYTES: Final = 1 * 1024**3
 # Data center: the TCP ports each role may listen on (anything else is a finding).
 LISTENERS: Final[dict[str, frozenset[int]]] = {
     "postgres": frozenset({5432}),
-    "kannel": frozenset({13000, 13001, 13013}),
+    # admin, smsbox link, sendsms, and one MO port per HTTP SMSC from 14001
+    # (playbooks/inventory.py FIRST_MO_PORT).
+    "kannel": frozenset({13000, 13001, 13013, *range(14001, 14100)}),
     "portal": frozenset({8080}),
     "nginx": frozenset({80}),
     "prometheus": frozenset({9090}),

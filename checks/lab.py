@@ -28,19 +28,37 @@ class LabEnvironment:
 def environment(stack: str) -> LabEnvironment:
     """The stack's portal URL, time server, terminal hosts and network plan, if recorded."""
     try:
+        from playbooks.inventory import stack_vars
         from playbooks.stack import read_outputs
 
         outputs = read_outputs(stack)
     except (ImportError, DvcRolloutError):
-        return LabEnvironment(portal_url=f"http://dvc-{stack}-nginx", ntp_server=f"dvc-{stack}-ntp")
-    internal = outputs.get("internal_endpoints", {})
+        return LabEnvironment(
+            portal_url=f"http://dvc-{stack}-nginx/",
+            ntp_server=f"dvc-{stack}-ntp",
+            terminals=_running_terminals(stack),
+        )
+    # The same stack facts the Ansible inventory hands the `terminal` role.
+    facts = stack_vars(stack, outputs)
     terminals = outputs.get("containers", {}).get("terminals") or {}
     return LabEnvironment(
-        portal_url=str(internal.get("nginx") or f"http://dvc-{stack}-nginx"),
-        ntp_server=str(internal.get("ntp") or f"dvc-{stack}-ntp"),
+        portal_url=str(facts.get("dvc_portal_url") or f"http://dvc-{stack}-nginx/"),
+        ntp_server=str((facts.get("dvc_ntp_servers") or [f"dvc-{stack}-ntp"])[0]),
         terminals=frozenset(terminals),
         datacenter_facts=_network_facts(outputs.get("networks", {})),
     )
+
+
+def _running_terminals(stack: str) -> frozenset[str] | None:
+    """Terminals started without `lab up` outputs: containers named `dvc-<stack>-term-*`."""
+    prefix = f"dvc-{stack}-"
+    try:
+        import docker
+
+        names = [c.name for c in docker.from_env().containers.list(all=True)]
+    except Exception:  # no engine: check every selected site and report what is missing
+        return None
+    return frozenset(n.removeprefix(prefix) for n in names if n.startswith(prefix + "term-"))
 
 
 def _network_facts(networks: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

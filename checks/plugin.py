@@ -51,7 +51,7 @@ def outcome_and_message(report: pytest.TestReport) -> tuple[str, str]:
             return "failed", message
     if text == "AssertionError" and report.when == "call":
         return "failed", report.longreprtext.strip().splitlines()[-1]
-    return "error", text.strip()
+    return "error", text.strip().removeprefix("checks.hosts.HostUnreachable: ")
 
 
 class Recorder:
@@ -78,7 +78,8 @@ class Recorder:
         self.collected_by.add(source)
         for nodeid in nodeids:
             if "[" in nodeid:
-                self.expected[nodeid.rsplit("[", 1)[1].rstrip("]")] += 1
+                param = nodeid.rsplit("[", 1)[1].split("]", 1)[0]  # drop xdist's `@group`
+                self.expected[param] += 1
 
     def record(self, report: pytest.TestReport, outcome: str, message: str) -> None:
         key = dict(report.user_properties).get(TARGET_PROPERTY)

@@ -84,7 +84,7 @@ def pytest_command(
         str(run_id),
     ]
     if workers not in ("0", ""):
-        command += ["-n", workers, "--max-worker-restart", "0"]
+        command += ["-n", workers, "--dist", "loadgroup", "--max-worker-restart", "0"]
     return [*command, *extra]
 
 

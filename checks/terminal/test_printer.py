@@ -58,7 +58,8 @@ def test_test_page_prints(host: Any, target: Target) -> None:
     if not _enabled(host):
         pytest.skip(f"{QUEUE} is disabled: see printer.queue_enabled")
     title = f"dvc-check-{uuid.uuid4().hex[:12]}"
-    job = host.run("lp -d %s -t %s %s", QUEUE, title, expected.TEST_PAGE)
+    page = f"DVC go-live check: {target.site_name}, {target.host}, {title}"
+    job = host.run("echo %s | lp -d %s -t %s", page, QUEUE, title)
     assert job.rc == 0, f"{QUEUE} on {target.host} refused a test page: {job.stderr.strip()}"
     dirs = " ".join(shlex.quote(d) for d in expected.PDF_OUTPUT_DIRS)
     wait = (

@@ -8,21 +8,35 @@ from checks import expected, facts
 from checks.selection import Target
 
 
+def _fix(target: Target) -> str:
+    return f"re-run `{expected.RECONFIGURE.format(host=target.host)}`"
+
+
 def test_time_synchronised(host: Any, target: Target) -> None:
-    if not host.process.filter(comm=expected.CHRONY_DAEMON):
+    daemons = host.process.filter(comm=expected.CHRONY_DAEMON)
+    if not daemons:
         raise AssertionError(
             f"time sync is stopped on {target.host} ({expected.CHRONY_DAEMON} is not running): "
-            f"start it (`service chrony start`) or re-run "
-            f"`{expected.RECONFIGURE.format(host=target.host)}`"
+            f"start it (`service chrony start`) or {_fix(target)}"
         )
-    tracking = facts.chrony_tracking(host.run("chronyc -n tracking").stdout)
-    assert tracking.synchronised, (
-        f"the clock of {target.host} is not synchronised (leap status "
-        f"{tracking.leap_status or 'unknown'}, stratum {tracking.stratum}): check the PC "
-        f"reaches the time server {target.ntp_server or '(see chrony.conf)'} with "
-        f"`chronyc sources`"
+    if all(str(p.stat).startswith("T") for p in daemons):
+        raise AssertionError(
+            f"time sync is stopped on {target.host} ({expected.CHRONY_DAEMON} is suspended): "
+            f"resume it (`pkill -CONT {expected.CHRONY_DAEMON}`) or restart it"
+        )
+    tracking = host.run("chronyc -n tracking")
+    reason = (tracking.stderr or tracking.stdout).strip()
+    assert tracking.rc == 0, (
+        f"{expected.CHRONY_DAEMON} on {target.host} does not answer ({reason}): "
+        f"restart it or {_fix(target)}"
     )
-    assert abs(tracking.offset_seconds) <= expected.MAX_TIME_OFFSET_SECONDS, (
-        f"the clock of {target.host} is {tracking.offset_seconds:+.3f}s off: wait for chrony "
+    state = facts.chrony_tracking(tracking.stdout)
+    assert state.synchronised, (
+        f"the clock of {target.host} is not synchronised (leap status "
+        f"{state.leap_status or 'unknown'}, stratum {state.stratum}): check the PC reaches "
+        f"the time server {target.ntp_server or '(see chrony.conf)'} with `chronyc sources`"
+    )
+    assert abs(state.offset_seconds) <= expected.MAX_TIME_OFFSET_SECONDS, (
+        f"the clock of {target.host} is {state.offset_seconds:+.3f}s off: wait for chrony "
         f"to converge or run `chronyc makestep`"
     )
