@@ -91,18 +91,37 @@ if [ ! -s "$conf" ]; then
     mv "$conf.part" "$conf"
 fi
 
-# Debian's kannel user has no group of its own.
-run() { setpriv --reuid=kannel --regid="$(id -g kannel)" --init-groups "$@"; }
+# Debian's kannel user has no group of its own. `exec` makes each background job the box
+# itself, so signalling the job (on SIGHUP) reaches bearerbox and smsbox.
+run() { exec setpriv --reuid=kannel --regid="$(id -g kannel)" --init-groups "$@"; }
 
-run bearerbox -v 1 "$conf" &
-for _ in $(seq 1 50); do
-    (exec 3<>/dev/tcp/127.0.0.1/13001) 2>/dev/null && break
-    sleep 0.2
+start_boxes() {
+    run bearerbox -v 1 "$conf" &
+    bb=$!
+    for _ in $(seq 1 50); do
+        (exec 3<>/dev/tcp/127.0.0.1/13001) 2>/dev/null && break
+        sleep 0.2
+    done
+    run smsbox -v 1 "$conf" &
+    sb=$!
+}
+
+# SIGHUP (sent by Ansible after it installs a new kannel.conf) restarts both boxes in
+# place so they re-read the file: the container, and its published ports, stay up.
+reload=0
+trap 'reload=1' HUP
+start_boxes
+while :; do
+    status=0
+    wait -n "$bb" "$sb" || status=$?
+    [ "$reload" = 1 ] || break
+    reload=0
+    log "SIGHUP: restarting bearerbox and smsbox on $conf"
+    kill -TERM "$sb" "$bb" 2>/dev/null || true
+    wait "$sb" "$bb" || true
+    start_boxes
 done
-run smsbox -v 1 "$conf" &
 # Either box ending ends the container, so the restart policy brings both back.
-wait -n
-status=$?
 log "a Kannel box exited with status $status; stopping"
 kill -TERM $(jobs -p) 2>/dev/null || true
 wait || true
