@@ -36,6 +36,9 @@ from dvc_rollout.errors import DvcRolloutError, UsageError
 
 DEFAULT_RECEIVER = "default"
 GROUP_BY = ["alertname", "district_code"]
+# Production notification timings; the lab passes shorter ones so drills run in minutes.
+TIMINGS = {"group_wait": "30s", "group_interval": "2m", "repeat_interval": "4h"}
+_DURATION = re.compile(r"^\d+(ms|s|m|h)$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _INTERVAL_KEYS = {"times", "weekdays", "days_of_month", "months", "years", "location"}
 
@@ -128,9 +131,16 @@ def render(
     contacts: Iterable[Contact],
     webhook_url: str,
     maintenance: Sequence[MaintenanceWindow] = (),
+    timings: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The whole alertmanager.yml as a dict, ready for yaml.safe_dump."""
     check_url(webhook_url, "--webhook-url")
+    timing = {**TIMINGS, **(timings or {})}
+    for key, value in timing.items():
+        if key not in TIMINGS or not _DURATION.match(value):
+            raise AlertmanagerConfigError(
+                f"timing {key}={value!r}: give {', '.join(TIMINGS)} as durations such as 30s"
+            )
     contacts = sorted(contacts, key=lambda c: c.district)
     routes: list[dict[str, Any]] = []
     receivers: list[dict[str, Any]] = [_webhook(DEFAULT_RECEIVER, webhook_url)]
@@ -155,9 +165,7 @@ def render(
         "route": {
             "receiver": DEFAULT_RECEIVER,
             "group_by": GROUP_BY,
-            "group_wait": "30s",
-            "group_interval": "2m",
-            "repeat_interval": "4h",
+            **timing,
             "routes": routes,
         },
         "inhibit_rules": [
@@ -206,13 +214,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--maintenance", type=Path, help="YAML file of maintenance windows")
     parser.add_argument("--inventory", type=Path, help="inventory data dir (default: built-in)")
+    for key, value in TIMINGS.items():
+        flag = "--" + key.replace("_", "-")
+        parser.add_argument(flag, dest=key, default=value, help=f"default {value}")
     args = parser.parse_args(argv)
     try:
         import inventory
 
         inv = inventory.load(args.inventory) if args.inventory else inventory.load()
         windows = load_maintenance(args.maintenance, inv.districts) if args.maintenance else []
-        sys.stdout.write(to_yaml(render(inv.oncall.values(), args.webhook_url, windows)))
+        timings = {key: getattr(args, key) for key in TIMINGS}
+        config = render(inv.oncall.values(), args.webhook_url, windows, timings)
+        sys.stdout.write(to_yaml(config))
     except DvcRolloutError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from infra import stackconfig
+from infra import exporter_specs, lab_monitoring, stackconfig
 from infra.components import (
     CitizenDatabase,
     CitizenDatabaseArgs,
@@ -29,6 +29,8 @@ from infra.components.district_network import TerminalSite
 
 settings = stackconfig.read()
 stack, prefix, secrets, ports = settings.stack, settings.prefix, settings.secrets, settings.ports
+
+sms_probe_url = settings.sms_probe_url or exporter_specs.sms_probe_url(prefix)
 
 opts = None
 if settings.docker_host:
@@ -87,7 +89,7 @@ sms = SmsSwitchboard(
         sendsms_password=secrets.sendsms_password,
         smpp_passwords=secrets.smpp_passwords,
         simulators=settings.lab_parts,
-        sms_probe_url=settings.sms_probe_url,
+        sms_probe_url=sms_probe_url,
         ports=ports,
     ),
     opts,
@@ -118,6 +120,19 @@ portal = Portal(
     opts,
 )
 
+exporters = exporter_specs.specs(
+    settings,
+    exporter_specs.Wiring(
+        networks=net,
+        portal_host=portal.public_url.removeprefix("http://"),
+        kannel_admin_url=f"http://{prefix}kannel:13000",
+        sendsms_url=sms.sendsms_url,
+        db_host=database.host,
+    ),
+)
+scrape_targets = exporter_specs.scrape_targets(exporters, prefix)
+alertmanager_target = f"{prefix}alertmanager:9093"
+webhook_url = f"http://{prefix}webhook:9095/alerts/default"
 monitoring = Monitoring(
     "monitoring",
     MonitoringArgs(
@@ -125,7 +140,17 @@ monitoring = Monitoring(
         prefix=prefix,
         mgmt_network=net["mgmt"],
         recorder=settings.lab_parts,
+        webhook_url=webhook_url if settings.lab_parts else "",
+        exporters=exporters,
         ports=ports,
+        prometheus_files=(
+            lab_monitoring.prometheus_files(scrape_targets, alertmanager_target)
+            if settings.lab_parts
+            else {}
+        ),
+        alertmanager_files=(
+            lab_monitoring.alertmanager_files(webhook_url) if settings.lab_parts else {}
+        ),
     ),
     opts,
 )
@@ -174,8 +199,11 @@ pulumi.export(
         "ntp": datacenter.ntp.name,
         "smsc_sim": {k: c.name for k, c in sms.simulators.items()},
         "terminals": {h: c.name for d in districts.values() for h, c in d.terminals.items()},
+        "exporters": {k: c.name for k, c in monitoring.exporters.items()},
     },
 )
+pulumi.export("scrape_targets", scrape_targets)
+pulumi.export("sms_probe_url", sms_probe_url)
 pulumi.export(
     "sample",
     {

@@ -78,6 +78,7 @@ class StackSettings:
     sendsms_user: str = "dvc-portal"
     sms_probe_url: str = ""
     catalog: dict[str, Any] = field(default_factory=dict)
+    availability_targets: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def prefix(self) -> str:
@@ -122,6 +123,23 @@ def catalog(inv: inventory.Inventory) -> dict[str, Any]:
     }
 
 
+def availability_targets(
+    inv: inventory.Inventory, districts: list[SampleDistrict], lab_parts: bool
+) -> list[dict[str, str]]:
+    """The (unit, service) pairs the availability exporter probes, as label sets.
+
+    The lab probes the pairs of its simulated desks only; production probes every pair
+    of its districts.
+    """
+    codes = [d.code for d in districts]
+    sites = {s.code for d in districts for s in d.sites}
+    return [
+        dict(pair.labels)
+        for pair in inv.pairs(districts=codes)
+        if not lab_parts or pair.place.code in sites
+    ]
+
+
 def read(config: pulumi.Config | None = None) -> StackSettings:
     """Read the current stack's settings; unknown or malformed values say how to fix them."""
     cfg = config or pulumi.Config(NAMESPACE)
@@ -139,20 +157,23 @@ def read(config: pulumi.Config | None = None) -> StackSettings:
         portal_admin_token=cfg.require_secret("portalAdminToken"),
         smpp_passwords=cfg.get_secret_object("smppPasswords"),
     )
+    districts = choose(
+        inv,
+        sample.get("districts", "all"),
+        int(sample.get("unitsPerDistrict", 0)),
+        sample.get("units"),
+    )
+    lab_parts = cfg.get_bool("labParts") or False
     return StackSettings(
         stack=pulumi.get_stack(),
-        districts=choose(
-            inv,
-            sample.get("districts", "all"),
-            int(sample.get("unitsPerDistrict", 0)),
-            sample.get("units"),
-        ),
+        districts=districts,
         telcos=_telcos(cfg.get_object("telcos")),
         terminals=cfg.get_bool("terminals") or False,
-        lab_parts=cfg.get_bool("labParts") or False,
+        lab_parts=lab_parts,
         ports={k: int(ports_raw.get(k, 0)) for k in PORT_KEYS},
         secrets=secrets,
         docker_host=cfg.get("dockerHost"),
         sms_probe_url=cfg.get("smsProbeUrl") or "",
         catalog=catalog(inv),
+        availability_targets=availability_targets(inv, districts, lab_parts),
     )

@@ -1,12 +1,15 @@
 """Monitoring on `mgmt`: Prometheus, Alertmanager and, in the lab, a notification recorder.
 
-The project's exporters join as the monitoring work adds them: each is an
-`ExporterSpec` run from the shared exporter image on `mgmt` plus the networks it probes.
+The project's exporters (`infra/exporters.py`) each run as an `ExporterSpec` from the
+shared exporter image on `mgmt` plus the networks they probe; they publish no port,
+Prometheus scrapes them by name. Config files given in `prometheus_files` and
+`alertmanager_files` are uploaded before the servers start (the lab's drill-ready
+config); without them the images render their bootstrap config and Ansible takes over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -31,6 +34,20 @@ class ExporterSpec:
     port: int
     networks: Sequence[pulumi.Input[str]] = ()
     envs: Sequence[pulumi.Input[str]] = ()
+    # Prometheus job it belongs to (exporters.scrape_config.JOBS); default: the name.
+    job: str = ""
+    # Files written into the container before it starts (path -> text).
+    uploads: Mapping[str, str] = field(default_factory=dict)
+    # A folder kept on a named volume of its own (e.g. a store the exporter reads).
+    data_dir: str = ""
+
+    @property
+    def job_name(self) -> str:
+        return self.job or self.name
+
+    def target(self, prefix: str) -> str:
+        """HOST:PORT as Prometheus reaches it on `mgmt`."""
+        return f"{prefix}exporter-{self.name}:{self.port}"
 
 
 @dataclass
@@ -42,6 +59,8 @@ class MonitoringArgs:
     webhook_url: str = ""
     exporters: Sequence[ExporterSpec] = ()
     ports: dict[str, int] = field(default_factory=dict)
+    prometheus_files: Mapping[str, str] = field(default_factory=dict)
+    alertmanager_files: Mapping[str, str] = field(default_factory=dict)
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -72,6 +91,7 @@ class Monitoring(pulumi.ComponentResource):
             "/-/ready",
             [f"WEBHOOK_URL={webhook_url}"],
             args.ports.get("alertmanager", 0),
+            args.alertmanager_files,
         )
         self.prometheus = self._service(
             name,
@@ -81,12 +101,26 @@ class Monitoring(pulumi.ComponentResource):
             "/-/ready",
             [f"ALERTMANAGER_URL=http://{p}alertmanager:{ALERTMANAGER_PORT}"],
             args.ports.get("prometheus", 0),
+            args.prometheus_files,
         )
         self.exporters = {}
         if args.exporters:
             image = common.image("exporter", f"{name}-exporter-image", common.child(self))
             for spec in args.exporters:
                 cname = f"{p}exporter-{spec.name}"
+                volumes = []
+                if spec.data_dir:
+                    volume = docker.Volume(
+                        f"{name}-exporter-{spec.name}-data",
+                        name=f"{cname}-data",
+                        labels=common.volume_labels(args.stack),
+                        opts=common.child(self),
+                    )
+                    volumes.append(
+                        docker.ContainerVolumeArgs(
+                            volume_name=volume.name, container_path=spec.data_dir
+                        )
+                    )
                 self.exporters[spec.name] = docker.Container(
                     f"{name}-exporter-{spec.name}",
                     name=cname,
@@ -94,6 +128,8 @@ class Monitoring(pulumi.ComponentResource):
                     image=image.image_id,
                     command=list(spec.command),
                     envs=list(spec.envs),
+                    uploads=_uploads(spec.uploads),
+                    volumes=volumes,
                     networks_advanced=common.attach([args.mgmt_network, *spec.networks], cname),
                     healthcheck=common.healthcheck(
                         f"curl -fsS http://127.0.0.1:{spec.port}/-/healthy"
@@ -119,6 +155,7 @@ class Monitoring(pulumi.ComponentResource):
         health_path: str,
         envs: list[str],
         host_port: int,
+        files: Mapping[str, str] | None = None,
     ) -> docker.Container:
         cname = f"{args.prefix}{role}"
         image = common.image(role, f"{name}-{role}-image", common.child(self))
@@ -140,6 +177,7 @@ class Monitoring(pulumi.ComponentResource):
             image=image.image_id,
             envs=envs,
             volumes=volumes,
+            uploads=_uploads(files or {}),
             networks_advanced=common.attach([args.mgmt_network], cname),
             ports=[common.loopback_port(port, host_port)],
             healthcheck=common.healthcheck(f"curl -fsS http://127.0.0.1:{port}{health_path}"),
@@ -147,3 +185,7 @@ class Monitoring(pulumi.ComponentResource):
             labels=common.container_labels(args.stack, role),
             opts=common.child(self),
         )
+
+
+def _uploads(files: Mapping[str, str]) -> list[docker.ContainerUploadArgs]:
+    return [docker.ContainerUploadArgs(file=path, content=files[path]) for path in sorted(files)]

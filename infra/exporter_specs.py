@@ -1,0 +1,185 @@
+"""The project's exporters as a stack runs them: command, networks, secrets, uploads.
+
+One exporter container each, on `mgmt` (where Prometheus scrapes it) plus the network of
+what it probes: availability on `dmz` (the portal as citizens reach it, through nginx),
+Kannel on `app`, the citizen database on `data`. Credentials go in as secret env values,
+never on the command line. The lab probes fast so drills take minutes; production keeps
+the exporters' own defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from exporters.availability.targets import render_targets_file
+from infra.components.monitoring import ExporterSpec
+from infra.stackconfig import StackSettings
+
+AVAILABILITY_PORT = 9601
+KANNEL_PORT = 9602
+KANNEL_CALLBACK_PORT = 9603
+CITIZEN_DB_PORT = 9604
+READINESS_PORT = 9605
+AVAILABILITY_CONFIG = "/etc/dvc-availability.yml"
+AVAILABILITY_TARGETS = "/etc/dvc-availability-targets.json"
+RESULTS_DIR = "/var/lib/dvc-results"
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds between probes and per-probe timeouts of each exporter."""
+
+    availability_interval: float
+    availability_timeout: float
+    kannel_probe_interval: float
+    kannel_probe_timeout: float
+    citizen_db_interval: float
+    citizen_db_timeout: float
+
+
+LAB = Timings(5, 2, 10, 8, 5, 3)
+PRODUCTION = Timings(15, 5, 60, 30, 15, 5)
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Where the exporters find what they probe (container names and networks)."""
+
+    networks: Mapping[str, pulumi.Input[str]]
+    portal_host: str
+    kannel_admin_url: str
+    sendsms_url: str
+    db_host: str
+
+
+def sms_probe_url(prefix: str) -> str:
+    """Kannel's sms-service get-url for the loopback probe: the Kannel exporter's callback."""
+    return f"http://{prefix}exporter-kannel:{KANNEL_CALLBACK_PORT}/mo?text=%a"
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def availability(settings: StackSettings, wiring: Wiring, timings: Timings) -> ExporterSpec:
+    config = f"host: {wiring.portal_host}\n"
+    return ExporterSpec(
+        name="availability",
+        command=[
+            "python3",
+            "-m",
+            "exporters.availability",
+            "--listen",
+            f"0.0.0.0:{AVAILABILITY_PORT}",
+            "--config",
+            AVAILABILITY_CONFIG,
+            "--targets",
+            AVAILABILITY_TARGETS,
+            "--interval",
+            _num(timings.availability_interval),
+            "--timeout",
+            _num(timings.availability_timeout),
+        ],
+        port=AVAILABILITY_PORT,
+        networks=[wiring.networks["dmz"]],
+        uploads={
+            AVAILABILITY_CONFIG: config,
+            AVAILABILITY_TARGETS: render_targets_file(settings.availability_targets),
+        },
+    )
+
+
+def kannel(settings: StackSettings, wiring: Wiring, timings: Timings) -> ExporterSpec:
+    secrets = settings.secrets
+    return ExporterSpec(
+        name="kannel",
+        command=[
+            "python3",
+            "-m",
+            "exporters.kannel",
+            "--listen",
+            f"0.0.0.0:{KANNEL_PORT}",
+            "--kannel-url",
+            wiring.kannel_admin_url,
+            "--sendsms-url",
+            wiring.sendsms_url,
+            "--callback-listen",
+            f"0.0.0.0:{KANNEL_CALLBACK_PORT}",
+            "--probe-interval",
+            _num(timings.kannel_probe_interval),
+            "--probe-timeout",
+            _num(timings.kannel_probe_timeout),
+        ],
+        port=KANNEL_PORT,
+        networks=[wiring.networks["app"]],
+        envs=[
+            pulumi.Output.concat("KANNEL_STATUS_PASSWORD=", secrets.kannel_status_password),
+            f"SENDSMS_USER={settings.sendsms_user}",
+            pulumi.Output.concat("SENDSMS_PASSWORD=", secrets.sendsms_password),
+        ],
+    )
+
+
+def citizen_db(settings: StackSettings, wiring: Wiring, timings: Timings) -> ExporterSpec:
+    dsn = f"host={wiring.db_host} port=5432 dbname={settings.db_name} user={settings.db_user}"
+    return ExporterSpec(
+        name="citizen-db",
+        job="citizen_db",
+        command=[
+            "python3",
+            "-m",
+            "exporters.citizen_db",
+            "--listen",
+            f"0.0.0.0:{CITIZEN_DB_PORT}",
+            "--dsn",
+            dsn,
+            "--interval",
+            _num(timings.citizen_db_interval),
+            "--timeout",
+            _num(timings.citizen_db_timeout),
+        ],
+        port=CITIZEN_DB_PORT,
+        networks=[wiring.networks["data"]],
+        envs=[pulumi.Output.concat("CITIZEN_DB_PASSWORD=", settings.secrets.db_password)],
+    )
+
+
+def readiness() -> ExporterSpec:
+    """Go-live readiness from the check results store kept on the exporter's own volume."""
+    return ExporterSpec(
+        name="readiness",
+        command=[
+            "python3",
+            "-m",
+            "exporters.readiness",
+            "--db",
+            f"{RESULTS_DIR}/results.sqlite",
+            "--listen",
+            f"0.0.0.0:{READINESS_PORT}",
+        ],
+        port=READINESS_PORT,
+        data_dir=RESULTS_DIR,
+    )
+
+
+def specs(settings: StackSettings, wiring: Wiring) -> list[ExporterSpec]:
+    """Every exporter of the stack, with the lab's or production's probe timings."""
+    timings = LAB if settings.lab_parts else PRODUCTION
+    return [
+        availability(settings, wiring, timings),
+        kannel(settings, wiring, timings),
+        citizen_db(settings, wiring, timings),
+        readiness(),
+    ]
+
+
+def scrape_targets(found: Sequence[ExporterSpec], prefix: str) -> dict[str, Any]:
+    """Prometheus job -> [HOST:PORT], the stack output `exporters.scrape_config` reads."""
+    jobs: dict[str, list[str]] = {}
+    for spec in found:
+        jobs.setdefault(spec.job_name, []).append(spec.target(prefix))
+    return jobs

@@ -1,0 +1,70 @@
+"""The lab's drill-ready Prometheus and Alertmanager config, uploaded before they start.
+
+Rendered by the same renderers Ansible's monitoring role runs for production
+(`exporters.scrape_config`, `exporters.alertmanager`, the rule files), with the lab's
+short timings: scrape and evaluate every 5 s, `for:` divided by 8 (2m -> 15 s, 3m ->
+23 s), Alertmanager group_wait 5 s and group_interval 10 s. A fault drill then sees its
+notification within about a minute. Production never gets these files: its config
+comes from `dvc-rollout configure` with the repo's values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import yaml
+
+import inventory
+from exporters import alertmanager, rule_files, scrape_config
+
+PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
+RULES_DIR = "/etc/prometheus/rules"
+ALERTMANAGER_CONFIG = "/etc/alertmanager/alertmanager.yml"
+
+
+@dataclass(frozen=True)
+class LabTimings:
+    """The lab's monitoring timings (production keeps the renderers' defaults)."""
+
+    scrape_interval: str = "5s"
+    for_divisor: float = 8
+    group_wait: str = "5s"
+    group_interval: str = "10s"
+    repeat_interval: str = "1h"
+
+
+TIMINGS = LabTimings()
+
+
+def prometheus_files(
+    targets: Mapping[str, Sequence[str]], alertmanager_target: str, timings: LabTimings = TIMINGS
+) -> dict[str, str]:
+    """prometheus.yml scraping `targets` (job -> [HOST:PORT]) plus the lab's rule files."""
+    config = scrape_config.render(
+        targets,
+        scrape_interval=timings.scrape_interval,
+        alertmanagers=[alertmanager_target],
+        rule_files=[f"{RULES_DIR}/*.yml"],
+    )
+    header = (
+        "# Lab config rendered by infra/lab_monitoring.py (dvc-rollout configure replaces it)\n"
+    )
+    files = {PROMETHEUS_CONFIG: header + yaml.safe_dump(config, sort_keys=False)}
+    for name, text in rule_files.rule_files(timings.for_divisor).items():
+        files[f"{RULES_DIR}/{name}"] = text
+    return files
+
+
+def alertmanager_files(webhook_url: str, timings: LabTimings = TIMINGS) -> dict[str, str]:
+    """alertmanager.yml routed by district like production, every receiver the recorder."""
+    config = alertmanager.render(
+        inventory.load().oncall.values(),
+        webhook_url,
+        timings={
+            "group_wait": timings.group_wait,
+            "group_interval": timings.group_interval,
+            "repeat_interval": timings.repeat_interval,
+        },
+    )
+    return {ALERTMANAGER_CONFIG: alertmanager.to_yaml(config)}

@@ -1,0 +1,159 @@
+"""The exporters in the stack's graph, and the lab's drill-ready monitoring config (no Docker)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+import inventory
+from infra.lab import stackfile
+from infra.lab.inprocess import ProgramRun, run_program
+from infra.lab.recording import RecordingMocks
+from infra.lab.specs import unwrap
+from infra.stackconfig import SECRET_KEYS
+
+CONTAINER = "docker:index/container:Container"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+EXPORTERS = ("availability", "kannel", "citizen-db", "readiness")
+
+
+def run_stack(stack_file: str, stack: str) -> ProgramRun:
+    config: dict[str, Any] = stackfile.load(stack_file)
+    config.update({f"dvc-rollout:{k}": f"not-a-real-{k}" for k in SECRET_KEYS})
+    config["dvc-rollout:smppPasswords"] = {"telco-1": "not-a-real-smpp"}
+    secret = [f"dvc-rollout:{k}" for k in (*SECRET_KEYS, "smppPasswords")]
+    return run_program(RecordingMocks(), stack=stack, config=config, secret_keys=secret)
+
+
+@pytest.fixture(scope="module")
+def lab() -> ProgramRun:
+    return run_stack("lab", "unit")
+
+
+@pytest.fixture(scope="module")
+def production() -> ProgramRun:
+    return run_stack("production", "production")
+
+
+def containers(run: ProgramRun) -> dict[str, dict[str, Any]]:
+    return {r.state["name"]: r.state for r in run.of_type(CONTAINER)}
+
+
+def exporter(run: ProgramRun, name: str) -> dict[str, Any]:
+    return containers(run)[run.outputs["containers"]["exporters"][name]]
+
+
+def uploads(state: dict[str, Any]) -> dict[str, str]:
+    return {u["file"]: u["content"] for u in unwrap(state.get("uploads") or [])}
+
+
+def networks(state: dict[str, Any]) -> list[str]:
+    return [n["name"] for n in unwrap(state["networksAdvanced"])]
+
+
+@pytest.mark.parametrize("name", EXPORTERS)
+def test_each_exporter_runs_healthchecked_restarted_labelled_and_unpublished(
+    lab: ProgramRun, name: str
+) -> None:
+    state = exporter(lab, name)
+    check = unwrap(state["healthcheck"])
+    assert "/-/healthy" in check["tests"][-1]
+    assert state["restart"] == "unless-stopped"
+    labels = {x["label"]: x["value"] for x in unwrap(state["labels"])}
+    assert labels["dvc-rollout.stack"] == "unit"
+    assert labels["dvc-rollout.managed"] == "true"
+    assert labels["dvc-rollout.role"] == f"exporter-{name}"
+    assert all(p["ip"] == "127.0.0.1" for p in unwrap(state.get("ports") or []))
+    assert "dvc-unit-mgmt" in networks(state)
+
+
+@pytest.mark.parametrize(
+    ("name", "network"),
+    [("availability", "dmz"), ("kannel", "app"), ("citizen-db", "data"), ("readiness", None)],
+)
+def test_each_exporter_joins_only_what_it_probes(
+    lab: ProgramRun, name: str, network: str | None
+) -> None:
+    wanted = ["dvc-unit-mgmt"] + ([f"dvc-unit-{network}"] if network else [])
+    assert networks(exporter(lab, name)) == wanted
+
+
+@pytest.mark.parametrize("name", ["kannel", "citizen-db"])
+def test_exporters_get_credentials_as_secrets_never_on_the_command_line(
+    lab: ProgramRun, name: str
+) -> None:
+    state = exporter(lab, name)
+    assert isinstance(state["envs"], dict) and SECRET_SIG in state["envs"]
+    command = " ".join(unwrap(state["command"]))
+    assert "not-a-real" not in command
+
+
+def test_availability_probes_the_sampled_desks_through_nginx(lab: ProgramRun) -> None:
+    files = uploads(exporter(lab, "availability"))
+    assert yaml.safe_load(files["/etc/dvc-availability.yml"]) == {"host": "dvc-unit-nginx"}
+    targets = json.loads(files["/etc/dvc-availability-targets.json"])["targets"]
+    sites = {s for d in lab.outputs["sample"]["districts"] for s in d["sites"]}
+    assert {t["unit_code"] for t in targets} == sites
+    inv = inventory.load()
+    assert len(targets) == sum(1 for p in inv.pairs() if p.place.code in sites)
+
+
+def test_production_availability_probes_every_pair(production: ProgramRun) -> None:
+    files = uploads(exporter(production, "availability"))
+    targets = json.loads(files["/etc/dvc-availability-targets.json"])["targets"]
+    assert len(targets) == len(inventory.load().pairs()) == 2676
+
+
+def test_kannel_loops_the_sms_probe_back_to_the_kannel_exporter(lab: ProgramRun) -> None:
+    url = "http://dvc-unit-exporter-kannel:9603/mo?text=%a"
+    assert lab.outputs["sms_probe_url"] == url
+    kannel = containers(lab)["dvc-unit-kannel"]
+    assert f"SMS_PROBE_URL={url}" in unwrap(kannel["envs"])
+
+
+def test_readiness_reads_the_results_store_on_its_own_volume(lab: ProgramRun) -> None:
+    (volume,) = unwrap(exporter(lab, "readiness")["volumes"])
+    assert volume == {
+        "volumeName": "dvc-unit-exporter-readiness-data",
+        "containerPath": "/var/lib/dvc-results",
+    }
+
+
+def test_scrape_targets_output_names_every_exporter_job(lab: ProgramRun) -> None:
+    assert lab.outputs["scrape_targets"] == {
+        "availability": ["dvc-unit-exporter-availability:9601"],
+        "kannel": ["dvc-unit-exporter-kannel:9602"],
+        "citizen_db": ["dvc-unit-exporter-citizen-db:9604"],
+        "readiness": ["dvc-unit-exporter-readiness:9605"],
+    }
+
+
+def test_lab_prometheus_scrapes_the_exporters_fast_with_lab_rules(lab: ProgramRun) -> None:
+    files = uploads(containers(lab)["dvc-unit-prometheus"])
+    config = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
+    assert config["global"]["scrape_interval"] == "5s"
+    jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in config["scrape_configs"]}
+    assert jobs["kannel"] == ["dvc-unit-exporter-kannel:9602"]
+    targets = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert targets == ["dvc-unit-alertmanager:9093"]
+    alerts = yaml.safe_load(files["/etc/prometheus/rules/alerts.yml"])
+    fors = {r["alert"]: r["for"] for g in alerts["groups"] for r in g["rules"]}
+    assert fors["DvcServiceDown"] == "23s" and fors["DvcDistrictOutage"] == "15s"
+
+
+def test_lab_alertmanager_notifies_the_recorder_quickly(lab: ProgramRun) -> None:
+    files = uploads(containers(lab)["dvc-unit-alertmanager"])
+    config = yaml.safe_load(files["/etc/alertmanager/alertmanager.yml"])
+    assert config["route"]["group_wait"] == "5s"
+    assert config["route"]["group_interval"] == "10s"
+    urls = {c["url"] for r in config["receivers"] for c in r["webhook_configs"]}
+    assert urls == {"http://dvc-unit-webhook:9095/alerts/default"}
+
+
+def test_production_servers_get_no_lab_config(production: ProgramRun) -> None:
+    found = containers(production)
+    assert uploads(found["dvc-production-prometheus"]) == {}
+    assert uploads(found["dvc-production-alertmanager"]) == {}
