@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import testinfra
 
-from checks.hosts import HostUnreachable, silence
+from checks.hosts import HostUnreachable, cached_silence
 from checks.plugin import targets_of
 from checks.selection import Target
 
@@ -44,7 +44,6 @@ def _params(item: pytest.Item) -> dict[str, Any]:
 
 
 _HOSTS: dict[str, Any] = {}
-_SILENT: dict[str, str] = {}
 
 
 @pytest.fixture
@@ -58,10 +57,7 @@ def any_host(target: Target) -> Any:
 @pytest.fixture
 def host(any_host: Any, target: Target) -> Any:
     """The testinfra host, once it has answered; otherwise every check errors saying so."""
-    if target.uri not in _SILENT:
-        _SILENT[target.uri] = silence(any_host)
-    if _SILENT[target.uri]:
-        raise HostUnreachable(
-            f"{target.host} does not answer ({_SILENT[target.uri]}): see check pc.answers"
-        )
+    reason = cached_silence(target.uri, any_host)
+    if reason:
+        raise HostUnreachable(f"{target.host} does not answer ({reason}): see check pc.answers")
     return any_host

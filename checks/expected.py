@@ -12,9 +12,10 @@ from typing import Final
 # The Ansible command a technician re-runs to fix a terminal (`<host>` is filled in).
 RECONFIGURE: Final = "dvc-rollout configure --limit {host}"
 
-# Browser (terminal_browser_package) and the oldest version the portal supports.
+# Browser (terminal_browser_package) and the oldest major version the portal supports
+# (Firefox ESR 115 is the oldest ESR still receiving security fixes on Debian 12).
 BROWSER_PACKAGE: Final = "firefox-esr"
-MIN_BROWSER_VERSION: Final = "102"
+MIN_BROWSER_VERSION: Final = 115
 
 # Portal shortcut and config (terminal_config_dir, _terminal_desktop_dirs).
 PORTAL_CONFIG: Final = "/etc/dvc/portal.conf"

@@ -50,6 +50,13 @@ def local_addresses(fib_trie: str) -> set[str]:
     return found
 
 
+def upstream_major(debian_version: str) -> int:
+    """`1:128.5.0esr-1~deb12u1` -> 128: the upstream major of a Debian package version."""
+    upstream = debian_version.split(":", 1)[-1]
+    digits = re.match(r"\d+", upstream)
+    return int(digits.group()) if digits else 0
+
+
 def ini_value(text: str, section: str, key: str) -> str | None:
     """One value of an INI file such as /etc/dvc/portal.conf, or None if absent."""
     parser = configparser.ConfigParser(interpolation=None)

@@ -18,3 +18,22 @@ def silence(host: Any) -> str:
     if answer.rc == 0:
         return ""
     return (answer.stderr or answer.stdout).strip().splitlines()[-1] or f"exit {answer.rc}"
+
+
+_SILENCE: dict[str, str] = {}
+_FILES: dict[tuple[str, str], str | None] = {}
+
+
+def cached_silence(key: str, host: Any) -> str:
+    """`silence` asked once per host per worker: every check of the host shares the answer."""
+    if key not in _SILENCE:
+        _SILENCE[key] = silence(host)
+    return _SILENCE[key]
+
+
+def read_file(key: str, host: Any, path: str) -> str | None:
+    """A small text file's content (None if unreadable), read once per host per worker."""
+    if (key, path) not in _FILES:
+        answer = host.run("cat -- %s", path)
+        _FILES[(key, path)] = answer.stdout if answer.rc == 0 else None
+    return _FILES[(key, path)]

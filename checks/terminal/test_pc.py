@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.hosts import silence
+from checks.hosts import cached_silence
 from checks.selection import Target
 
 
 def test_answers(any_host: Any, target: Target) -> None:
-    reason = silence(any_host)
+    reason = cached_silence(target.uri, any_host)
     assert not reason, (
         f"PC {target.host} of {target.site_name} does not answer ({reason}): check it is "
         f"switched on and connected, then re-check"

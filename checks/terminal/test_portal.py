@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from checks import expected, facts
+from checks.hosts import read_file
 from checks.selection import Target
 
 
@@ -17,10 +18,14 @@ def _same(url: str | None, portal: str) -> bool:
     return url is not None and url.rstrip("/") == portal.rstrip("/")
 
 
+def _config(host: Any, target: Target) -> str:
+    text = read_file(target.uri, host, expected.PORTAL_CONFIG)
+    assert text is not None, f"{expected.PORTAL_CONFIG} is missing on {target.host}: {_fix(target)}"
+    return text
+
+
 def test_config_points_at_portal(host: Any, target: Target) -> None:
-    config = host.file(expected.PORTAL_CONFIG)
-    assert config.exists, f"{expected.PORTAL_CONFIG} is missing on {target.host}: {_fix(target)}"
-    url = facts.ini_value(config.content_string, "portal", "url")
+    url = facts.ini_value(_config(host, target), "portal", "url")
     assert _same(url, target.portal_url), (
         f"{expected.PORTAL_CONFIG} on {target.host} points at {url!r}, not the portal "
         f"{target.portal_url!r}: {_fix(target)}"
@@ -28,9 +33,7 @@ def test_config_points_at_portal(host: Any, target: Target) -> None:
 
 
 def test_config_names_the_site(host: Any, target: Target) -> None:
-    config = host.file(expected.PORTAL_CONFIG)
-    assert config.exists, f"{expected.PORTAL_CONFIG} is missing on {target.host}: {_fix(target)}"
-    code = facts.ini_value(config.content_string, "site", "code")
+    code = facts.ini_value(_config(host, target), "site", "code")
     assert code == target.site_code, (
         f"{expected.PORTAL_CONFIG} on {target.host} is set up for site {code!r}, but the PC "
         f"belongs to {target.site_code} ({target.unit}): {_fix(target)}"
@@ -38,12 +41,12 @@ def test_config_names_the_site(host: Any, target: Target) -> None:
 
 
 def test_shortcut_points_at_portal(host: Any, target: Target) -> None:
-    shortcut = host.file(expected.PORTAL_SHORTCUT)
-    assert shortcut.exists, (
+    shortcut = read_file(target.uri, host, expected.PORTAL_SHORTCUT)
+    assert shortcut is not None, (
         f"the portal shortcut {expected.PORTAL_SHORTCUT} is missing on {target.host}: "
         f"{_fix(target)}"
     )
-    command = facts.desktop_exec(shortcut.content_string) or ""
+    command = facts.desktop_exec(shortcut) or ""
     assert _same(command.split()[-1] if command else None, target.portal_url), (
         f"the portal shortcut on {target.host} runs {command!r}, which does not open "
         f"{target.portal_url}: {_fix(target)}"

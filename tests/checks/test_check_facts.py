@@ -109,3 +109,9 @@ def test_prometheus_down_targets_name_job_instance_and_error() -> None:
     assert facts.prometheus_down_targets(json.dumps(payload)) == [
         "readiness x:9602: down (connection refused)"
     ]
+
+
+def test_upstream_major_of_debian_versions() -> None:
+    assert facts.upstream_major("153.8.0esr-1~deb12u1") == 153
+    assert facts.upstream_major("1:128.5.0esr-1~deb12u1") == 128
+    assert facts.upstream_major("esr") == 0
