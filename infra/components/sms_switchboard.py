@@ -1,7 +1,8 @@
 """The SMS switchboard: Kannel (bearerbox + smsbox) on `app`, one SMSC per telco.
 
-In the lab each telco is an operator simulator reached through Kannel's generic HTTP
-SMSC; in production a telco is an SMPP link whose password is a config secret. Kannel
+In the lab each telco is an operator simulator, reached over SMPP (as production's telcos
+are, so an operator outage shows in Kannel's SMSC status) or Kannel's generic HTTP SMSC;
+in production a telco is an SMPP link whose password is a config secret. Kannel
 always has a `loopback` SMSC too, for end-to-end probes. The admin/status interface
 needs a secret password and is published on 127.0.0.1 only.
 """
@@ -21,6 +22,7 @@ from infra.stackconfig import Telco
 ADMIN_PORT = 13000
 SENDSMS_PORT = 13013
 SIM_PORT = 13080
+SIM_SMPP_PORT = 2775
 
 
 @dataclass
@@ -64,29 +66,17 @@ class SmsSwitchboard(pulumi.ComponentResource):
         smpp_smscs: list[str] = []
         sim_image = None
         for telco in args.telcos:
+            host, port = telco.host, telco.port
+            if args.simulators:
+                if sim_image is None:
+                    sim_image = common.image("smsc-sim", f"{name}-sim-image", common.child(self))
+                host = f"{args.prefix}smsc-{telco.id}"
+                port = SIM_SMPP_PORT if telco.protocol == "smpp" else SIM_PORT
+                self.simulators[telco.id] = self._simulator(name, args, telco, sim_image, host)
             if telco.protocol == "smpp":
-                smpp_smscs.append(f"{telco.id}={telco.host}:{telco.port}:{telco.system_id}")
-                continue
-            if not args.simulators:
-                http_smscs.append(f"{telco.id}=http://{telco.host}:{telco.port or SIM_PORT}")
-                continue
-            if sim_image is None:
-                sim_image = common.image("smsc-sim", f"{name}-sim-image", common.child(self))
-            sim_name = f"{args.prefix}smsc-{telco.id}"
-            self.simulators[telco.id] = docker.Container(
-                f"{name}-smsc-{telco.id}",
-                name=sim_name,
-                hostname=sim_name,
-                image=sim_image.image_id,
-                envs=[f"SIM_ID={telco.id}"],
-                networks_advanced=common.attach([args.app_network], sim_name),
-                ports=[common.loopback_port(SIM_PORT, args.ports.get("smscSim", 0))],
-                healthcheck=common.healthcheck(f"curl -fsS http://127.0.0.1:{SIM_PORT}/healthz"),
-                restart=common.RESTART,
-                labels=common.container_labels(args.stack, "smsc-sim"),
-                opts=common.child(self),
-            )
-            http_smscs.append(f"{telco.id}=http://{sim_name}:{SIM_PORT}")
+                smpp_smscs.append(f"{telco.id}={host}:{port}:{telco.system_id}")
+            else:
+                http_smscs.append(f"{telco.id}=http://{host}:{port or SIM_PORT}")
         envs: list[pulumi.Input[str]] = [
             pulumi.Output.concat("KANNEL_ADMIN_PASSWORD=", args.admin_password),
             pulumi.Output.concat("KANNEL_STATUS_PASSWORD=", args.status_password),
@@ -127,4 +117,27 @@ class SmsSwitchboard(pulumi.ComponentResource):
                 "sendsms_url": self.sendsms_url,
                 "simulators": {k: c.name for k, c in self.simulators.items()},
             }
+        )
+
+    def _simulator(
+        self,
+        name: str,
+        args: SmsSwitchboardArgs,
+        telco: Telco,
+        image: docker.RemoteImage,
+        sim_name: str,
+    ) -> docker.Container:
+        """LAB PART: the telco's operator simulator (HTTP on 13080, SMPP on 2775)."""
+        return docker.Container(
+            f"{name}-smsc-{telco.id}",
+            name=sim_name,
+            hostname=sim_name,
+            image=image.image_id,
+            envs=[f"SIM_ID={telco.id}"],
+            networks_advanced=common.attach([args.app_network], sim_name),
+            ports=[common.loopback_port(SIM_PORT, args.ports.get("smscSim", 0))],
+            healthcheck=common.healthcheck(f"curl -fsS http://127.0.0.1:{SIM_PORT}/healthz"),
+            restart=common.RESTART,
+            labels=common.container_labels(args.stack, "smsc-sim"),
+            opts=common.child(self),
         )

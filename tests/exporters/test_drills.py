@@ -227,6 +227,24 @@ def test_stopping_kannel_raises_sms_gateway_down(lab: LabHandle, monitor: Monito
     drill.resolved()
 
 
+def test_an_offline_smsc_raises_smsc_offline_for_that_smsc(
+    lab: LabHandle, monitor: Monitor
+) -> None:
+    # sim-a is an SMPP link in the lab stack file: offline, its simulator drops the bind.
+    telco = lab.sample["sms_smsc"]
+    sim = str(lab.endpoints["smsc_sim"][telco])
+    drill = Drill(monitor, "DvcSmscOffline", {"smsc": telco})
+    status, _ = http("POST", f"{sim}/admin/offline")
+    assert status == 200
+    try:
+        alert = drill.fired()
+    finally:
+        http("POST", f"{sim}/admin/online")
+    assert alert["receiver"] == "default"
+    drill.resolved()
+    assert drill.others() == [], "another SMSC was reported offline"
+
+
 def _commune_pair(lab: LabHandle) -> inventory.Pair:
     inv = inventory.load()
     communes = [s for d in lab.sample["districts"] for s in d["sites"] if len(s) == 5]

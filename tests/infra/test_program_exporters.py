@@ -157,3 +157,10 @@ def test_production_servers_get_no_lab_config(production: ProgramRun) -> None:
     found = containers(production)
     assert uploads(found["dvc-production-prometheus"]) == {}
     assert uploads(found["dvc-production-alertmanager"]) == {}
+
+
+def test_lab_kannel_binds_the_smpp_telco_to_its_simulator(lab: ProgramRun) -> None:
+    envs = unwrap(containers(lab)["dvc-unit-kannel"]["envs"])
+    assert "SMSC_SMPP=sim-a=dvc-unit-smsc-sim-a:2775:dvc-lab" in envs
+    assert "SMSC_HTTP=sim-b=http://dvc-unit-smsc-sim-b:13080" in envs
+    assert set(lab.outputs["containers"]["smsc_sim"]) == {"sim-a", "sim-b"}

@@ -82,6 +82,34 @@ connect-allow-ip = "*.*.*.*"
 CONF
         mo_port=$((mo_port + 1))
     done
+    IFS=',' read -ra entries <<<"${SMSC_SMPP:-}"
+    local host port system_id secret
+    for entry in "${entries[@]}"; do
+        entry=${entry// /}
+        [ -n "$entry" ] || continue
+        id=${entry%%=*}
+        IFS=':' read -r host port system_id <<<"${entry#*=}"
+        if [ "$id" = "$entry" ] || [ -z "$host" ] || [ -z "$port" ]; then
+            log "SMSC_SMPP entry '$entry' is not id=host:port:system_id"; exit 1
+        fi
+        secret="SMPP_PASSWORD_$(printf '%s' "$id" | tr 'a-z-' 'A-Z_')"
+        cat <<CONF
+
+# Operator SMSC $id over SMPP 3.4 (a transceiver bind, as production's telco links).
+group = smsc
+smsc = smpp
+smsc-id = $(q "$id")
+denied-smsc-id = "loopback"
+host = $(q "$host")
+port = $port
+transceiver-mode = true
+smsc-username = $(q "${system_id:-dvc}")
+smsc-password = $(q "${!secret:-}")
+system-type = ""
+reconnect-delay = 5
+enquire-link-interval = 10
+CONF
+    done
 }
 
 if [ ! -s "$conf" ]; then

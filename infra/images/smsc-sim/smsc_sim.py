@@ -5,6 +5,8 @@ The lab has no telco link, so Kannel's generic HTTP SMSC points here instead. Ea
 probes can check that a notice really left the switchboard. Drills take the SMSC
 offline with `POST /admin/offline`: sends are then refused with 503 and a body Kannel
 reads as a temporary failure, so messages queue up as they would at a real outage.
+The simulator also speaks SMPP on $SIM_SMPP_PORT (2775, see smpp_sim.py): offline, its
+sessions are closed and binds refused, which Kannel shows as the SMSC leaving "online".
 
 Endpoints: GET|POST /send?to=&from=&text=[&coding=&charset=], GET /messages[?to=],
 DELETE /messages, POST /admin/offline, POST /admin/online, GET /healthz.
@@ -22,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from smpp_sim import SmppServer
 
 UCS2 = "2"
 
@@ -82,6 +86,12 @@ class SimState:
         self.sim_id = sim_id
         self.log = log
         self.online = True
+        self.smpp: SmppServer | None = None
+
+    def record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return self.log.add(
+            {"sim_id": self.sim_id, **message, "received_at": datetime.now(UTC).isoformat()}
+        )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -164,6 +174,8 @@ class Handler(BaseHTTPRequestHandler):
         self._body()
         if path in ("/admin/offline", "/admin/online"):
             self.state.online = path == "/admin/online"
+            if not self.state.online and self.state.smpp is not None:
+                self.state.smpp.drop_all()
             sys.stderr.write(f"smsc-sim {self.state.sim_id}: now {path.rsplit('/', 1)[1]}\n")
             self._reply(HTTPStatus.OK, {"sim_id": self.state.sim_id, "online": self.state.online})
         else:
@@ -189,9 +201,12 @@ def main() -> None:
     sim_id = os.environ.get("SIM_ID", "sim")
     data_dir = Path(os.environ.get("SIM_DATA_DIR", "/var/lib/smsc-sim"))
     port = int(os.environ.get("SIM_PORT", "13080"))
+    smpp_port = int(os.environ.get("SIM_SMPP_PORT", "2775"))
     state = SimState(sim_id, MessageLog(data_dir / "messages.jsonl"))
+    state.smpp = SmppServer(("0.0.0.0", smpp_port), sim_id, lambda: state.online, state.record)
+    threading.Thread(target=state.smpp.serve_forever, name="smpp", daemon=True).start()
     server = make_server("0.0.0.0", port, state)
-    sys.stderr.write(f"smsc-sim {sim_id}: listening on :{port}\n")
+    sys.stderr.write(f"smsc-sim {sim_id}: listening on :{port} (HTTP), :{smpp_port} (SMPP)\n")
     server.serve_forever()
 
 
