@@ -6,6 +6,8 @@ under the Docker-backed mocks; both see the same resource graph.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi
 import pulumi_docker as docker
 
@@ -204,6 +206,12 @@ pulumi.export(
 )
 pulumi.export("scrape_targets", scrape_targets)
 pulumi.export("sms_probe_url", sms_probe_url)
+# The lab's drill timings, which `dvc-rollout configure` passes to the renderers too;
+# production keeps the renderers' own (empty here).
+pulumi.export(
+    "monitoring_timings",
+    dataclasses.asdict(lab_monitoring.TIMINGS) if settings.lab_parts else {},
+)
 pulumi.export(
     "sample",
     {

@@ -164,3 +164,16 @@ def test_lab_kannel_binds_the_smpp_telco_to_its_simulator(lab: ProgramRun) -> No
     assert "SMSC_SMPP=sim-a=dvc-unit-smsc-sim-a:2775:dvc-lab" in envs
     assert "SMSC_HTTP=sim-b=http://dvc-unit-smsc-sim-b:13080" in envs
     assert set(lab.outputs["containers"]["smsc_sim"]) == {"sim-a", "sim-b"}
+
+
+def test_monitoring_timings_output_is_the_labs_only_in_the_lab(
+    lab: ProgramRun, production: ProgramRun
+) -> None:
+    assert lab.outputs["monitoring_timings"] == {
+        "scrape_interval": "5s",
+        "for_divisor": 8,
+        "group_wait": "5s",
+        "group_interval": "10s",
+        "repeat_interval": "1h",
+    }
+    assert production.outputs["monitoring_timings"] == {}
