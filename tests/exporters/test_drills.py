@@ -233,6 +233,12 @@ def test_an_offline_smsc_raises_smsc_offline_for_that_smsc(
     # sim-a is an SMPP link in the lab stack file: offline, its simulator drops the bind.
     telco = lab.sample["sms_smsc"]
     sim = str(lab.endpoints["smsc_sim"][telco])
+    password = urllib.parse.quote(str(lab.credentials["kannel_status_password"]))
+    _, status_txt = http("GET", f"{lab.endpoints['kannel_admin']}/status.txt?password={password}")
+    assert f"{telco}[{telco}]    SMPP:" in str(status_txt), (
+        f"Kannel does not bind {telco} over SMPP (Pulumi.lab.yaml), so it cannot see it go "
+        f"offline; was kannel.conf re-rendered with an HTTP link? {status_txt}"
+    )
     drill = Drill(monitor, "DvcSmscOffline", {"smsc": telco})
     status, _ = http("POST", f"{sim}/admin/offline")
     assert status == 200
