@@ -21,6 +21,7 @@ from typing import Any
 from dvc_rollout.errors import EnvironmentProblem, UsageError
 from playbooks import secrets as credentials
 from playbooks import stack as stackfiles
+from playbooks.inventory import is_lab
 
 PLAYBOOKS_DIR = Path(__file__).resolve().parent
 PLAYBOOK = "site.yml"
@@ -177,9 +178,11 @@ def run(options: RunOptions, progress: Progress | None = None) -> RunResult:
     """Run the playbook once and return its per-host outcome (never raises on failure)."""
     import ansible_runner  # heavy import, only when a run is asked for
 
-    if shutil.which("docker") is None and options.stack == stackfiles.DEFAULT_STACK:
-        raise EnvironmentProblem("the lab needs the `docker` CLI on PATH: install docker.io")
-    stackfiles.read_outputs(options.stack)  # fail early, with advice, if the stack is not up
+    outputs = stackfiles.read_outputs(options.stack)  # fails with advice if the stack is down
+    if is_lab(outputs) and shutil.which("docker") is None:
+        raise EnvironmentProblem(
+            f"stack {options.stack!r} is a Docker lab: install the `docker` CLI (docker.io)"
+        )
     creds = credentials.collect(stackfiles.read_secrets(options.stack), os.environ)
     run_id = new_run_id()
     root = artifacts_root()
