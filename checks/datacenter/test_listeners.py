@@ -17,7 +17,7 @@ def _listening(host: Any) -> dict[int, set[str]]:
 def test_listens_on_its_ports(host: Any, target: Target) -> None:
     missing = sorted(expected.REQUIRED_LISTENERS[target.role] - set(_listening(host)))
     assert not missing, (
-        f"{target.role} on {target.host} does not listen on TCP {missing}: check the "
+        f"{target.role} on {target.expected_hostname} does not listen on TCP {missing}: check the "
         f"service is running (`docker logs` / `journalctl`) and re-run the configure step"
     )
 
@@ -30,8 +30,8 @@ def test_listens_nowhere_else(host: Any, target: Target) -> None:
         if port not in allowed and not all(ipaddress.ip_address(a).is_loopback for a in addresses)
     }
     assert not extra, (
-        f"{target.role} on {target.host} also listens on {extra}: close those ports or "
-        f"declare them in checks/expected.py LISTENERS if they are intended"
+        f"{target.role} on {target.expected_hostname} also listens on {extra}: close those "
+        f"ports or declare them in checks/expected.py LISTENERS if they are intended"
     )
 
 
@@ -47,6 +47,6 @@ def test_reachable_only_on_its_networks(host: Any, target: Target) -> None:
         and not any(ipaddress.ip_address(a) in net for net in subnets)
     )
     assert not stray, (
-        f"{target.role} on {target.host} has addresses {stray} outside its networks "
+        f"{target.role} on {target.expected_hostname} has addresses {stray} outside its networks "
         f"{[str(n) for n in subnets]}: detach it from the other networks"
     )

@@ -35,7 +35,8 @@ def test_time_synchronised(host: Any, target: Target) -> None:
     assert state.synchronised, (
         f"the clock of {target.host} is not synchronised (leap status "
         f"{state.leap_status or 'unknown'}, stratum {state.stratum}): check the PC reaches "
-        f"the time server {target.ntp_server or '(see chrony.conf)'} with `chronyc sources`"
+        f"the time server {target.ntp_server or '(see chrony.conf)'} with `chronyc sources`, "
+        "then `chronyc burst 4/4`"
     )
     assert abs(state.offset_seconds) <= expected.MAX_TIME_OFFSET_SECONDS, (
         f"the clock of {target.host} is {state.offset_seconds:+.3f}s off: wait for chrony "
