@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import testinfra
 
+from checks import dockerapi
 from checks.hosts import HostUnreachable, cached_silence
 from checks.plugin import targets_of
 from checks.selection import Target
@@ -44,6 +45,7 @@ def _params(item: pytest.Item) -> dict[str, Any]:
 
 
 _HOSTS: dict[str, Any] = {}
+dockerapi.install()
 
 
 @pytest.fixture
