@@ -24,6 +24,7 @@ from playbooks import runner
 
 pytestmark = pytest.mark.lab
 
+REPO = Path(__file__).resolve().parents[2]
 DATACENTER = {"sms-1", "prometheus-1", "alertmanager-1"}
 SMSC_PASSWORD = "smsc-Pw-for-the-leak-check-7f3a"
 
@@ -131,7 +132,7 @@ def test_the_switchboard_runs_the_rendered_config(configured):
 def test_monitoring_loaded_the_rules_and_the_district_routes(configured):
     lab = configured.lab
     rules = json.loads(_get(f"{lab.endpoints['prometheus']}/api/v1/rules"))["data"]["groups"]
-    shipped = {p.name for p in Path("exporters/rules").glob("*.yml")}
+    shipped = {p.name for p in (REPO / "exporters" / "rules").glob("*.yml")}
     assert {Path(g["file"]).name for g in rules} == shipped
     status = json.loads(_get(f"{lab.endpoints['alertmanager']}/api/v2/status"))
     routes = yaml.safe_load(status["config"]["original"])["route"]["routes"]
