@@ -52,6 +52,7 @@ DATACENTER_TREE: dict[str, list[str]] = {
 }
 DOCKER_CONNECTION = "community.docker.docker"
 SIM_PORT = 13080
+SIM_SMPP_PORT = 2775
 WEBHOOK_PORT = 9095
 FIRST_MO_PORT = 14001
 
@@ -83,27 +84,57 @@ def _strip_scheme(url: str) -> str:
     return url.split("://", 1)[-1].rstrip("/")
 
 
-def smscs(outputs: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One Kannel SMSC per telco: the lab's operator simulators over generic HTTP."""
+def telco_settings(stack: str, outputs: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Telco id -> {protocol, systemId, ...}: the outputs' `telcos` if exported, else the
+    stack file's `dvc-rollout:telcos` (what the Pulumi program read)."""
+    listed = outputs.get("telcos")
+    if not isinstance(listed, list):
+        try:
+            from infra.lab import stackfile
+        except ImportError:
+            return {}
+        listed = stackfile.load(stack).get("dvc-rollout:telcos") or []
+    return {str(t["id"]): dict(t) for t in listed if isinstance(t, Mapping) and "id" in t}
+
+
+def smscs(stack: str, outputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One Kannel SMSC per telco the lab simulates: SMPP 3.4 or generic HTTP, as the
+    Kannel image's bootstrap config renders them."""
     sample = outputs.get("sample") or {}
     simulators = (outputs.get("containers") or {}).get("smsc_sim") or {}
+    settings = telco_settings(stack, outputs)
     found: list[dict[str, Any]] = []
-    for index, telco in enumerate(sample.get("telcos") or []):
+    mo_port = FIRST_MO_PORT
+    for telco in sample.get("telcos") or []:
         container = simulators.get(telco)
         if not container:
+            continue
+        telco_set = settings.get(telco, {})
+        if telco_set.get("protocol") == "smpp":
+            found.append(
+                {
+                    "id": telco,
+                    "type": "smpp",
+                    "host": container,
+                    "port": SIM_SMPP_PORT,
+                    "system_id": str(telco_set.get("systemId") or "dvc"),
+                }
+            )
             continue
         found.append(
             {
                 "id": telco,
                 "type": "http",
                 "system_type": "generic",
+                # Kannel's generic HTTP SMSC fills %p with the receiver and %P with the sender.
                 "send_url": f"http://{container}:{SIM_PORT}/send"
-                "?to=%P&from=%p&text=%b&coding=%c&charset=%C",
-                "port": FIRST_MO_PORT + index,
+                "?to=%p&from=%P&text=%b&coding=%c&charset=%C",
+                "port": mo_port,
                 "status_success_regex": "^Sent",
                 "status_tempfail_regex": "[Oo]ffline|[Rr]etry",
             }
         )
+        mo_port += 1
     return found
 
 
@@ -155,7 +186,7 @@ def stack_vars(stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
         found["dvc_sendsms_user"] = str(sendsms_user)
     found["dvc_scrape_args"] = scrape_args(outputs)
     found["dvc_monitoring_timings"] = monitoring_timings(outputs)
-    found["dvc_smscs"] = smscs(outputs)
+    found["dvc_smscs"] = smscs(stack, outputs)
     return found
 
 

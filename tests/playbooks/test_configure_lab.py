@@ -21,6 +21,7 @@ import yaml
 
 from dvc_rollout import cli
 from playbooks import runner
+from playbooks.inventory import telco_settings
 
 pytestmark = pytest.mark.lab
 
@@ -78,7 +79,11 @@ def configured(lab, tmp_path_factory) -> Iterator[Configured]:
         yaml.safe_dump({"accounts": accounts, "training": []}, allow_unicode=True),
         encoding="utf-8",
     )
-    telco = str(lab.sample["telcos"][0])
+    # An HTTP telco: the lab's SMPP simulator would refuse a bind with a password it lacks.
+    protocols = telco_settings(lab.stack, lab.outputs)
+    telco = next(
+        str(t) for t in lab.sample["telcos"] if protocols.get(t, {}).get("protocol") != "smpp"
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DVC_INVENTORY_RECORDS", str(records))
         mp.setenv(f"SMSC_{telco.upper().replace('-', '_')}_PASSWORD", SMSC_PASSWORD)

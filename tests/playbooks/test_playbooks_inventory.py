@@ -30,6 +30,10 @@ LAB_OUTPUTS = {
         "alertmanager": "http://dvc-t-alertmanager:9093",
     },
     "sample": {"telcos": ["sim-a", "sim-b"]},
+    "telcos": [
+        {"id": "sim-a", "protocol": "smpp", "systemId": "dvc-lab"},
+        {"id": "sim-b", "protocol": "http"},
+    ],
     "credentials": {"sendsms_user": "dvc-portal", "sendsms_password": "never-in-inventory"},
 }
 
@@ -69,8 +73,16 @@ def test_stack_facts_become_group_vars_without_credentials(inv):
     stack_vars = build(inv, "t", LAB_OUTPUTS)["all"]["vars"]
     assert stack_vars["dvc_portal_url"] == "http://dvc-t-nginx/"
     assert stack_vars["dvc_ntp_servers"] == ["dvc-t-ntp"]
-    assert [s["id"] for s in stack_vars["dvc_smscs"]] == ["sim-a", "sim-b"]
-    assert stack_vars["dvc_smscs"][0]["send_url"].startswith("http://dvc-t-smsc-sim-a:13080/send")
+    smpp, http = stack_vars["dvc_smscs"]
+    assert smpp == {
+        "id": "sim-a",
+        "type": "smpp",
+        "host": "dvc-t-smsc-sim-a",
+        "port": 2775,
+        "system_id": "dvc-lab",
+    }
+    assert http["type"] == "http" and http["id"] == "sim-b"
+    assert http["send_url"].startswith("http://dvc-t-smsc-sim-b:13080/send?to=%p&from=%P")
     assert stack_vars["dvc_alertmanager_webhook_url"] == "http://dvc-t-webhook:9095/alerts/default"
     assert stack_vars["dvc_scrape_args"] == ["--alertmanager", "dvc-t-alertmanager:9093"]
     assert "never-in-inventory" not in json.dumps(build(inv, "t", LAB_OUTPUTS))
