@@ -1,0 +1,185 @@
+"""Sign-off in the lab: a broken printer makes its site and district NO-GO.
+
+Runs the real chain on the session lab: `dvc-rollout configure` (with synthetic officials
+and training for the sampled sites), `dvc-rollout check`, then `dvc-rollout signoff`
+against the lab's Prometheus and the results store. The evidence window is the time
+the lab's Prometheus has been scraping, so the verdict rests on what it has seen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import inventory
+from dvc_rollout.cli import main
+from signoff.adapters import Prometheus
+
+pytestmark = pytest.mark.lab
+WINDOW_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Setup:
+    stack: str
+    prometheus: str
+    results: Path
+    inventory: Path
+    records: Path
+    districts: list[str]
+    communes: dict[str, str]  # site code -> terminal container
+
+
+def _synthetic_records(sites: list[str], path: Path) -> None:
+    """Clearly fake officials and one training session for each sampled site."""
+    lines = ["accounts:"]
+    lines += [
+        f'  - {{unit: "{s}", username: lab.official.{s}, full_name: Cán bộ thử nghiệm {s}}}'
+        for s in sites
+    ]
+    lines.append("training:")
+    lines += [
+        f'  - {{unit: "{s}", date: 2017-07-01, attendees: 1, topic: Tập huấn thử nghiệm}}'
+        for s in sites
+    ]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def _staffed_inventory(folder: Path) -> Path:
+    """The packaged inventory with helpdesk staffing recorded (the lab simulates it)."""
+    shutil.copytree(inventory.DEFAULT_DATA_DIR, folder)
+    sites = folder / "sites.yaml"
+    sites.write_text(
+        sites.read_text("utf-8").replace(
+            "helpdesk: {staff: null, volunteers: null}", "helpdesk: {staff: 1, volunteers: 1}"
+        ),
+        "utf-8",
+    )
+    return folder
+
+
+def _wait_for_history(prometheus: str) -> None:
+    """Until every evidence metric has at least the window's worth of samples."""
+    client = Prometheus(prometheus)
+    wanted = ("dvc_service_up", "dvc_sms_e2e_success", "dvc_citizen_db_up")
+    started = time.monotonic()
+    while True:
+        ages = {}
+        for metric in wanted:
+            found = client.query(f"min(time() - min_over_time(timestamp({metric})[10m:5s]))")
+            ages[metric] = found[0][1] if found else None
+        if all(age is not None and age >= WINDOW_SECONDS for age in ages.values()):
+            return
+        waited = time.monotonic() - started
+        absent = [m for m, age in ages.items() if age is None]
+        if absent and waited > 180:
+            pytest.fail(f"the lab's Prometheus has no series of {absent}: exporters not scraped")
+        if waited > 10 * WINDOW_SECONDS:
+            pytest.fail(f"the lab's Prometheus has less than {WINDOW_SECONDS}s of {ages}")
+        time.sleep(5)
+
+
+def _cli(*argv: str) -> int:
+    return main(list(argv))
+
+
+@pytest.fixture(scope="module")
+def setup(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    tmp = tmp_path_factory.mktemp("signoff-lab")
+    sites = lab.sampled_units()
+    records = tmp / "records.yaml"
+    _synthetic_records(sites, records)
+    previous = os.environ.get("DVC_INVENTORY_RECORDS")
+    os.environ["DVC_INVENTORY_RECORDS"] = str(records)
+    try:
+        assert _cli("configure", f"--stack={lab.stack}", "--quiet") == 0
+        results = tmp / "results.sqlite"
+        for phase in ("1", "2"):
+            assert (
+                _cli(
+                    "check",
+                    f"--phase={phase}",
+                    f"--stack={lab.stack}",
+                    f"--records={records}",
+                    f"--db={results}",
+                    *[f"--district={d['code']}" for d in lab.sample["districts"]],
+                )
+                == 0
+            )
+        _wait_for_history(lab.endpoints["prometheus"])
+        communes = {
+            host.split("-")[1]: container
+            for host, container in lab.terminals.items()
+            if len(host.split("-")[1]) == 5
+        }
+        yield Setup(
+            stack=lab.stack,
+            prometheus=lab.endpoints["prometheus"],
+            results=results,
+            inventory=_staffed_inventory(tmp / "inventory"),
+            records=records,
+            districts=[d["code"] for d in lab.sample["districts"]],
+            communes=communes,
+        )
+    finally:
+        if previous is None:
+            os.environ.pop("DVC_INVENTORY_RECORDS", None)
+        else:
+            os.environ["DVC_INVENTORY_RECORDS"] = previous
+
+
+def _signoff(setup: Setup, phase: int, reports: Path, capsys: Any) -> tuple[int, dict[str, Any]]:
+    capsys.readouterr()  # drop what earlier commands printed: stdout must be the report alone
+    code = _cli(
+        "signoff",
+        f"--phase={phase}",
+        f"--window={WINDOW_SECONDS}s",
+        f"--prometheus={setup.prometheus}",
+        f"--results={setup.results}",
+        f"--reports={reports}",
+        f"--inventory={setup.inventory}",
+        f"--records={setup.records}",
+        f"--lab={setup.stack}",
+        "--json",
+    )
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_a_broken_printer_makes_its_site_and_district_no_go(lab, setup, tmp_path, capsys):
+    site, container = sorted(setup.communes.items())[0]
+    district = inventory.load().sites[site].place.district_code
+    broke = lab.exec(container, ["cupsdisable", "dvc-printer"])
+    assert broke.exit_code == 0, broke.output
+    try:
+        _cli(
+            "check",
+            "--phase=2",
+            f"--stack={setup.stack}",
+            f"--records={setup.records}",
+            f"--db={setup.results}",
+            f"--unit={site}",
+        )
+        code, report = _signoff(setup, 2, tmp_path, capsys)
+    finally:
+        lab.exec(container, ["cupsenable", "dvc-printer"])
+    assert code == 1 and report["verdict"] == "NO-GO"
+    verdicts = {s["code"]: s["verdict"] for s in report["sites"]}
+    assert verdicts[site] == "NO-GO"
+    assert [s for s, v in verdicts.items() if v == "NO-GO"] == [site]
+    assert {d["code"]: d["verdict"] for d in report["districts"]}[district] == "NO-GO"
+    # Data-center findings are judged once per phase and reported apart from the sites.
+    [(criterion, outcome, reason)] = [
+        (p["criterion"], p["outcome"], p["reason"])
+        for p in report["problems"]
+        if p["site"] != "datacenter"
+    ]
+    assert (criterion, outcome) == ("terminal", "fail")
+    assert "printer" in reason
