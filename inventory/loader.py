@@ -378,6 +378,26 @@ def _check_records(inv: Inventory) -> list[Problem]:
                 )
             )
         seen.setdefault((a.unit, a.username), i)
+    staffed: dict[str, int] = {}
+    for i, h in enumerate(f.helpdesk):
+        if h.unit not in inv.sites:
+            out.append(
+                Problem(
+                    "records.yaml",
+                    f"helpdesk[{i}].unit",
+                    f"unknown site {h.unit!r}: expected a unit code from sites.yaml",
+                )
+            )
+        if h.unit in staffed:
+            out.append(
+                Problem(
+                    "records.yaml",
+                    f"helpdesk[{i}].unit",
+                    f"staffing of {h.unit} is already recorded at helpdesk[{staffed[h.unit]}]: "
+                    "keep one entry per site",
+                )
+            )
+        staffed.setdefault(h.unit, i)
     for i, t in enumerate(f.training):
         if t.unit not in inv.sites:
             out.append(

@@ -166,9 +166,18 @@ class Training(_Strict):
     topic: Name
 
 
+class Staffing(_Strict):
+    """Helpdesk staffing as the teams record it; it replaces the site's planned figures."""
+
+    unit: SiteCode
+    staff: Count
+    volunteers: Count = 0
+
+
 class RecordsFile(_Strict):
     accounts: list[Account] = []
     training: list[Training] = []
+    helpdesk: list[Staffing] = []
 
 
 # oncall.yaml --------------------------------------------------------------------------

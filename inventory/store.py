@@ -198,12 +198,16 @@ class Inventory:
         training: dict[str, list[model.Training]] = {}
         for t in self.records_file.training:
             training.setdefault(t.unit, []).append(t)
+        staffing = {
+            h.unit: model.Helpdesk(staff=h.staff, volunteers=h.volunteers)
+            for h in self.records_file.helpdesk
+        }
         return {
             e.unit: Site(
                 place=self.places[e.unit],
                 phases=tuple(phases_of.get(e.unit, ())),
                 equipment=e.equipment or defaults.equipment,
-                helpdesk=e.helpdesk or defaults.helpdesk,
+                helpdesk=staffing.get(e.unit) or e.helpdesk or defaults.helpdesk,
                 accounts=tuple(accounts.get(e.unit, ())),
                 training=tuple(training.get(e.unit, ())),
             )

@@ -8,9 +8,10 @@ whichever host ports the engine picked.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from infra.lab import engine
+from infra.lab import engine, records
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ class LabHandle:
     def terminals(self) -> dict[str, str]:
         """Inventory terminal host name -> container name."""
         return dict(self.containers.get("terminals") or {})
+
+    @property
+    def records_file(self) -> Path:
+        """The synthetic officials' records `lab up` wrote (use as DVC_INVENTORY_RECORDS)."""
+        return records.records_path(self.stack)
 
     def sampled_units(self) -> list[str]:
         """Every site (district and commune) code simulated in the lab."""

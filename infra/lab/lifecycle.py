@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra import images
-from infra.lab import engine, health, secrets, stackfile
+from infra.lab import engine, health, records, secrets, stackfile
 from infra.lab.docker_mocks import DockerMocks
 from infra.lab.inprocess import PROJECT, run_program
 from infra.lab.recording import RecordingMocks
@@ -173,6 +173,7 @@ def up(
     outputs = run(stack, config, secret_keys, say)
     health.wait_healthy(stack, timeout=timeout, progress=say)
     _save_outputs(stack, outputs)
+    say(f"records: synthetic officials for the sample in {records.write(stack, outputs)}")
     return outputs
 
 

@@ -174,3 +174,24 @@ def test_records_override_for_the_lab(tmp_path: Path) -> None:
     inv = inventory.load(records=records)
     assert [a.username for a in inv.sites["00376"].accounts] == ["cb.socson1"]
     assert len(inv.sites["00376"].training) == 1
+
+
+def test_recorded_staffing_replaces_planned(tmp_path: Path) -> None:
+    records = tmp_path / "records.yaml"
+    records.write_text(
+        'helpdesk:\n  - {unit: "00376", staff: 2, volunteers: 3}\n', encoding="utf-8"
+    )
+    site = inventory.load(records=records).sites["00376"]
+    assert (site.helpdesk.staff, site.helpdesk.volunteers) == (2, 3)
+
+
+def test_staffing_recorded_twice(data_copy: Path) -> None:
+    _edit(
+        data_copy / "records.yaml",
+        "helpdesk: []",
+        'helpdesk:\n  - {unit: "00376", staff: 1}\n  - {unit: "00376", staff: 2}',
+    )
+    assert _problems(data_copy) == [
+        "records.yaml: helpdesk[1].unit: staffing of 00376 is already recorded at helpdesk[0]: "
+        "keep one entry per site"
+    ]
