@@ -1,8 +1,9 @@
-"""Sign-off in the lab: a broken printer makes its site and district NO-GO.
+"""Sign-off in the lab: phase 1 is GO; a broken printer makes its site and district NO-GO.
 
-Runs the real chain on the session lab: `dvc-rollout configure` (with synthetic officials
-and training for the sampled sites), `dvc-rollout check`, then `dvc-rollout signoff`
-against the lab's Prometheus and the results store. The evidence window is the time
+Runs the real chain on the session lab: `dvc-rollout configure` (with the synthetic
+officials, training and helpdesk staffing `lab up` records for the sampled sites),
+`dvc-rollout check`, then `dvc-rollout signoff` against the lab's Prometheus and the
+results store. The evidence window is the time
 the lab's Prometheus has been scraping, so the verdict rests on what it has seen.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,34 +36,6 @@ class Setup:
     records: Path
     districts: list[str]
     communes: dict[str, str]  # site code -> terminal container
-
-
-def _synthetic_records(sites: list[str], path: Path) -> None:
-    """Clearly fake officials and one training session for each sampled site."""
-    lines = ["accounts:"]
-    lines += [
-        f'  - {{unit: "{s}", username: lab.official.{s}, full_name: Cán bộ thử nghiệm {s}}}'
-        for s in sites
-    ]
-    lines.append("training:")
-    lines += [
-        f'  - {{unit: "{s}", date: 2017-07-01, attendees: 1, topic: Tập huấn thử nghiệm}}'
-        for s in sites
-    ]
-    path.write_text("\n".join(lines) + "\n", "utf-8")
-
-
-def _staffed_inventory(folder: Path) -> Path:
-    """The packaged inventory with helpdesk staffing recorded (the lab simulates it)."""
-    shutil.copytree(inventory.DEFAULT_DATA_DIR, folder)
-    sites = folder / "sites.yaml"
-    sites.write_text(
-        sites.read_text("utf-8").replace(
-            "helpdesk: {staff: null, volunteers: null}", "helpdesk: {staff: 1, volunteers: 1}"
-        ),
-        "utf-8",
-    )
-    return folder
 
 
 def _wait_for_history(prometheus: str) -> None:
@@ -94,9 +66,7 @@ def _cli(*argv: str) -> int:
 @pytest.fixture(scope="module")
 def setup(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     tmp = tmp_path_factory.mktemp("signoff-lab")
-    sites = lab.sampled_units()
-    records = tmp / "records.yaml"
-    _synthetic_records(sites, records)
+    records = lab.records_file  # synthetic officials, training and staffing of the sample
     previous = os.environ.get("DVC_INVENTORY_RECORDS")
     os.environ["DVC_INVENTORY_RECORDS"] = str(records)
     try:
@@ -124,7 +94,7 @@ def setup(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]
             stack=lab.stack,
             prometheus=lab.endpoints["prometheus"],
             results=results,
-            inventory=_staffed_inventory(tmp / "inventory"),
+            inventory=inventory.DEFAULT_DATA_DIR,
             records=records,
             districts=[d["code"] for d in lab.sample["districts"]],
             communes=communes,
@@ -151,6 +121,13 @@ def _signoff(setup: Setup, phase: int, reports: Path, capsys: Any) -> tuple[int,
         "--json",
     )
     return code, json.loads(capsys.readouterr().out)
+
+
+def test_phase_1_is_go_for_the_sampled_districts(setup, tmp_path, capsys):
+    code, report = _signoff(setup, 1, tmp_path, capsys)
+    assert report["problems"] == []
+    assert (code, report["verdict"]) == (0, "GO")
+    assert {d["code"] for d in report["districts"]} == set(setup.districts)
 
 
 def test_a_broken_printer_makes_its_site_and_district_no_go(lab, setup, tmp_path, capsys):
