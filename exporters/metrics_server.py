@@ -7,14 +7,18 @@ registry through this instead. Only stdlib and `generate_latest` (present since 
 
 from __future__ import annotations
 
+import argparse
+import logging
+import signal
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
-from dvc_rollout.errors import EnvironmentProblem, UsageError
+from dvc_rollout.errors import DvcRolloutError, EnvironmentProblem, UsageError
 
 # A route answers a GET with (status, content type, body); the query string is passed in.
 Route = Callable[[str], tuple[int, str, bytes]]
@@ -103,3 +107,26 @@ class MetricsServer:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+Runner = Callable[[argparse.Namespace, threading.Event], int]
+
+
+def run_until_signalled(
+    parser: argparse.ArgumentParser, run: Runner, argv: Sequence[str] | None
+) -> int:
+    """An exporter's `main`: parse, log, run until SIGINT/SIGTERM; user errors exit cleanly.
+
+    The Kannel and citizen-database exporters share this so both stop the same way under
+    Docker (SIGTERM) and report bad arguments without a traceback.
+    """
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        return run(args, stop)
+    except DvcRolloutError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code

@@ -9,18 +9,17 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import threading
 from collections.abc import Sequence
 
 from prometheus_client.registry import CollectorRegistry
 
-from dvc_rollout.errors import DvcRolloutError, UsageError
+from dvc_rollout.errors import UsageError
 from exporters.kannel.collector import EndToEndCollector, KannelCollector
 from exporters.kannel.e2e import CallbackInbox, EndToEndProbe, ProbeLoop, ProbeState, SendSms
 from exporters.kannel.fetch import HttpStatusSource
-from exporters.metrics_server import MetricsServer, parse_listen
+from exporters.metrics_server import MetricsServer, parse_listen, run_until_signalled
 
 log = logging.getLogger("exporters.kannel")
 
@@ -103,16 +102,7 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        return run(args, stop)
-    except DvcRolloutError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
+    return run_until_signalled(build_parser(), run, argv)
 
 
 if __name__ == "__main__":
