@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import inventory
@@ -156,6 +156,7 @@ def test_broken_field_is_reported_with_its_path(
 
 
 @settings(max_examples=40, deadline=None)
+@example(file="sites.yaml", line=2, how="duplicate_key")  # a one-key flow mapping
 @given(
     file=st.sampled_from(sorted(ORIGINAL)),
     line=st.integers(0, 10_000),
@@ -172,7 +173,8 @@ def test_broken_text_is_reported(file: str, line: int, how: str) -> None:
         indent = len(text) - len(text.lstrip(b" -"))
         body = text.lstrip(b" -")
         if body.startswith(b"{"):  # a flow mapping: repeat its first key inside it
-            first = body[1 : body.index(b",")]
+            end = body.find(b",")
+            first = body[1 : end if end > 0 else body.index(b"}")]
             lines[at] = text[:indent] + b"{" + first + b", " + body[1:]
         else:
             lines.insert(at + 1, b" " * indent + body)
