@@ -58,7 +58,9 @@ def _lab(stack: str) -> dict[str, Any]:
     outputs: dict[str, Any] = lifecycle.saved_outputs(stack)
     if not outputs:
         raise UsageError(f"lab {stack!r} has no saved outputs: run `dvc-rollout lab up` first")
-    return outputs
+    # A restarted container gets new ephemeral host ports: ask the engine, not the file.
+    live = {k: v for k, v in lifecycle.live_endpoints(stack, outputs).items() if v}
+    return {**outputs, "endpoints": {**(outputs.get("endpoints") or {}), **live}}
 
 
 def _districts(inv: Any, wanted: list[str] | None, lab: dict[str, Any] | None) -> list[str] | None:
