@@ -23,8 +23,8 @@ from exporters.citizen_db.probe import (
     LOOKUP_SQL,
     CitizenDbProbe,
     Lookup,
-    ProbeLoop,
     ProbeState,
+    probe_loop,
 )
 from exporters.metrics_server import MetricsServer, parse_listen, run_until_signalled
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
     registry = CollectorRegistry()
     CitizenDbCollector(state, registry)
     server = MetricsServer(parse_listen(args.listen), registry).start()
-    loop = ProbeLoop(probe, state, args.interval).start()
+    loop = probe_loop(probe, state, args.interval).start()
     log.info("serving citizen-database metrics on %s", args.listen)
     stop.wait()
     loop.stop()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from exporters.citizen_db import driver
+from exporters.probe_loop import ProbeLoop
 
 log = logging.getLogger("exporters.citizen_db")
 
@@ -120,26 +121,6 @@ class CitizenDbProbe:
         return Outcome(time.time(), reason, connect_seconds=connect_seconds)
 
 
-class ProbeLoop:
-    """Runs the probe every `interval` seconds in a daemon thread until stopped."""
-
-    def __init__(self, probe: CitizenDbProbe, state: ProbeState, interval: float) -> None:
-        self._probe = probe
-        self._state = state
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="citizen-db", daemon=True)
-
-    def start(self) -> ProbeLoop:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self._interval + 10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            self._state.record(self._probe.run_once())
-            self._stop.wait(max(self._interval - (time.monotonic() - started), 0.0))
+def probe_loop(probe: CitizenDbProbe, state: ProbeState, interval: float) -> ProbeLoop:
+    """The probe run every `interval` seconds, its outcome recorded for scrapes."""
+    return ProbeLoop(lambda: state.record(probe.run_once()), interval, "citizen-db", interval + 10)

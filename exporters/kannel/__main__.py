@@ -17,7 +17,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from dvc_rollout.errors import UsageError
 from exporters.kannel.collector import EndToEndCollector, KannelCollector
-from exporters.kannel.e2e import CallbackInbox, EndToEndProbe, ProbeLoop, ProbeState, SendSms
+from exporters.kannel.e2e import CallbackInbox, EndToEndProbe, ProbeState, SendSms, probe_loop
 from exporters.kannel.fetch import HttpStatusSource
 from exporters.metrics_server import MetricsServer, parse_listen, run_until_signalled
 
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
         callback = MetricsServer(parse_listen(args.callback_listen), None, {"/mo": inbox.route})
         callback.start()
         stoppers.append(callback.stop)
-        loop = ProbeLoop(
+        loop = probe_loop(
             EndToEndProbe(sendsms, inbox, args.probe_timeout), state, args.probe_interval
         )
         loop.start()

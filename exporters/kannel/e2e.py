@@ -21,6 +21,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
+from exporters.probe_loop import ProbeLoop
+
 log = logging.getLogger("exporters.kannel.e2e")
 
 FAILURE_REASONS = ("connect", "auth", "rejected", "queued", "timeout")
@@ -186,29 +188,13 @@ class EndToEndProbe:
         return None
 
 
-class ProbeLoop:
-    """Runs the probe every `interval` seconds in a daemon thread until stopped."""
+def probe_loop(probe: EndToEndProbe, state: ProbeState, interval: float) -> ProbeLoop:
+    """The round trip run every `interval` seconds; a failure is also logged for on-call."""
 
-    def __init__(self, probe: EndToEndProbe, state: ProbeState, interval: float) -> None:
-        self._probe = probe
-        self._state = state
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sms-e2e", daemon=True)
+    def step() -> None:
+        outcome = probe.run_once()
+        state.record(outcome)
+        if not outcome.ok:
+            log.warning("end-to-end SMS probe failed: %s", outcome.reason)
 
-    def start(self) -> ProbeLoop:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5.0)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            outcome = self._probe.run_once()
-            self._state.record(outcome)
-            if not outcome.ok:
-                log.warning("end-to-end SMS probe failed: %s", outcome.reason)
-            self._stop.wait(max(self._interval - (time.monotonic() - started), 0.0))
+    return ProbeLoop(step, interval, "sms-e2e", 5.0)
