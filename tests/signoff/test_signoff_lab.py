@@ -21,6 +21,7 @@ import pytest
 
 import inventory
 from dvc_rollout.cli import main
+from infra import exporter_specs, lab_monitoring
 from signoff.adapters import Prometheus
 
 pytestmark = pytest.mark.lab
@@ -38,8 +39,21 @@ class Setup:
     communes: dict[str, str]  # site code -> terminal container
 
 
-def _wait_for_history(prometheus: str) -> None:
-    """Until every evidence metric has at least the window's worth of samples."""
+def _settle_seconds() -> float:
+    """How long a probe result taken during configuration can stay the exported value.
+
+    `configure` may restart Kannel (a changed kannel.conf), which fails the end-to-end
+    SMS probe running at that moment: a real outage, but one the evidence window of a
+    sign-off made after configuration must not contain.
+    """
+    timings = exporter_specs.LAB
+    scrape = float(lab_monitoring.TIMINGS.scrape_interval.rstrip("s"))
+    return timings.kannel_probe_interval + timings.kannel_probe_timeout + scrape
+
+
+def _wait_for_history(prometheus: str, configured_at: float) -> None:
+    """Until every evidence metric has the window's worth of samples, all after configuring."""
+    ready_at = configured_at + _settle_seconds() + WINDOW_SECONDS
     client = Prometheus(prometheus)
     wanted = ("dvc_service_up", "dvc_sms_e2e_success", "dvc_citizen_db_up")
     started = time.monotonic()
@@ -49,7 +63,8 @@ def _wait_for_history(prometheus: str) -> None:
             found = client.query(f"min(time() - min_over_time(timestamp({metric})[10m:5s]))")
             ages[metric] = found[0][1] if found else None
         if all(age is not None and age >= WINDOW_SECONDS for age in ages.values()):
-            return
+            if time.time() >= ready_at:
+                return
         waited = time.monotonic() - started
         absent = [m for m, age in ages.items() if age is None]
         if absent and waited > 180:
@@ -71,6 +86,7 @@ def setup(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]
     os.environ["DVC_INVENTORY_RECORDS"] = str(records)
     try:
         assert _cli("configure", f"--stack={lab.stack}", "--quiet") == 0
+        configured_at = time.time()
         results = tmp / "results.sqlite"
         for phase in ("1", "2"):
             assert (
@@ -84,7 +100,7 @@ def setup(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]
                 )
                 == 0
             )
-        _wait_for_history(lab.endpoints["prometheus"])
+        _wait_for_history(lab.endpoints["prometheus"], configured_at)
         communes = {
             host.split("-")[1]: container
             for host, container in lab.terminals.items()
