@@ -1,18 +1,31 @@
-"""testinfra's `docker://` backend, talking to the Docker Engine API over one socket.
+"""testinfra's `docker://` backend, through one shell kept open in each container.
 
-testinfra's own docker backend starts a `docker exec` CLI process for every command; a
-go-live run makes thousands of them, and each CLI start costs more CPU than the command
-it runs. This backend makes the same exec (`/bin/sh -c <command>`, optional user)
-through the Engine API on a connection kept open per worker, so `docker://` hosts
-behave exactly as before, for less CPU. `install()` swaps it in for the check session.
+testinfra's own docker backend starts a `docker exec` CLI process for every command, and
+every exec makes the engine start a new process in the container through runc: a go-live
+run makes thousands of them, and each costs far more CPU than the command it runs. This
+backend opens one `/bin/sh` per container (and user) through the Engine API and feeds it
+the commands: each still runs as `/bin/sh -c <command>` with stdin from /dev/null, so
+`docker://` hosts behave exactly as before (same environment, exit codes, stdout and
+stderr), for a fraction of the CPU. `install()` swaps it in for the check session.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
+import secrets
+import shlex
+import socket
+import struct
+import threading
 from typing import Any
 
 from testinfra.backend import BACKENDS, base
 from testinfra.backend.docker import DockerBackend
+
+# A command that gives no answer in this time is abandoned with its shell.
+COMMAND_TIMEOUT = 300.0
+_STDOUT, _STDERR = 1, 2
 
 _CLIENT: Any = None
 
@@ -26,21 +39,140 @@ def _api() -> Any:
     return _CLIENT
 
 
+class ShellLost(Exception):
+    """The container's shell closed or went silent; the command's result is unknown."""
+
+    def __init__(self, reason: str, may_have_run: bool):
+        super().__init__(reason)
+        self.may_have_run = may_have_run  # so it must not be sent again
+
+
+class Shell:
+    """One `/bin/sh` in a container, reading commands from an attached stdin.
+
+    Each command is framed by a random token: after it, the shell prints the token and
+    the exit code on stdout and the token on stderr, so both streams end at a known mark
+    whatever the command printed (with or without a final newline).
+    """
+
+    def __init__(self, container: str, user: str | None, timeout: float = COMMAND_TIMEOUT):
+        api = _api()
+        created = api.exec_create(
+            container, ["/bin/sh"], stdin=True, stdout=True, stderr=True, user=user or ""
+        )
+        raw = api.exec_start(created["Id"], socket=True)
+        self._sock: socket.socket = getattr(raw, "_sock", raw)
+        self._sock.settimeout(timeout)
+        self._raw = raw  # keeps the HTTP response (and so the connection) alive
+        self._pending = b""
+        self._answered = False
+        self._lock = threading.Lock()
+
+    def run(self, command: str) -> tuple[int, bytes, bytes]:
+        """(exit code, stdout, stderr) of `/bin/sh -c command` run in the container."""
+        token = secrets.token_hex(12)
+        script = (
+            f"/bin/sh -c {shlex.quote(command)} </dev/null; "
+            f"printf '\\n{token} %d\\n' $?; printf '\\n{token}\\n' >&2\n"
+        )
+        with self._lock:
+            self._answered = False
+            try:
+                self._sock.sendall(script.encode())
+                return self._collect(token.encode())
+            except TimeoutError as exc:
+                raise ShellLost(f"no answer within {self._sock.gettimeout()} s", True) from exc
+            except OSError as exc:  # reset, broken pipe
+                raise ShellLost(str(exc) or type(exc).__name__, self._answered) from exc
+
+    def _collect(self, token: bytes) -> tuple[int, bytes, bytes]:
+        out, err = bytearray(), bytearray()
+        out_end = re.compile(b"\n" + token + rb" (\d+)\n$")
+        err_end = b"\n" + token + b"\n"
+        rc_match = None
+        err_done = False
+        while rc_match is None or not err_done:
+            stream, data = self._frame()
+            if stream == _STDOUT:
+                out += data
+                rc_match = out_end.search(out[-(len(token) + 16) :])
+            elif stream == _STDERR:
+                err += data
+                err_done = err.endswith(err_end)
+        assert rc_match is not None
+        stdout = bytes(out[: len(out) - len(rc_match.group(0))])
+        stderr = bytes(err[: len(err) - len(err_end)])
+        return int(rc_match.group(1)), stdout, stderr
+
+    def _frame(self) -> tuple[int, bytes]:
+        """The next (stream, payload) of the engine's multiplexed exec stream."""
+        stream, size = struct.unpack(">BxxxL", self._read(8))
+        return stream, self._read(size)
+
+    def _read(self, n: int) -> bytes:
+        while len(self._pending) < n:
+            chunk = self._sock.recv(max(65536, n - len(self._pending)))
+            if not chunk:
+                raise ShellLost("the shell closed its output", self._answered)
+            self._answered = True
+            self._pending += chunk
+        data, self._pending = self._pending[:n], self._pending[n:]
+        return data
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.close()  # stdin closes: the shell reads EOF and exits
+
+
+_SHELLS: dict[tuple[str, str | None], Shell] = {}
+
+
 class DockerApiBackend(DockerBackend):  # type: ignore[misc]
     """Same container spec and results as testinfra's DockerBackend."""
 
     def run(self, command: str, *args: str, **kwargs: Any) -> base.CommandResult:
         cmd = self.get_command(command, *args)
-        api = _api()
         try:
-            created = api.exec_create(self.name, ["/bin/sh", "-c", cmd], user=self.user or "")
-            stdout, stderr = api.exec_start(created["Id"], demux=True)
-            rc = int(api.exec_inspect(created["Id"])["ExitCode"])
+            rc, stdout, stderr = self._run_in_shell(cmd)
+        except ShellLost as lost:
+            return self.result(1, self.encode(cmd), b"", f"no answer from {self.name}: {lost}")
         except Exception as exc:  # the engine's own words, as the CLI would print them
             return self.result(1, self.encode(cmd), b"", f"Error response from daemon: {exc}")
-        return self.result(rc, self.encode(cmd), stdout or b"", stderr or b"")
+        return self.result(rc, self.encode(cmd), stdout, stderr)
+
+    def _run_in_shell(self, cmd: str) -> tuple[int, bytes, bytes]:
+        """Run through the container's shell, opening a new one once if the old one is gone.
+
+        A shell can die between commands (the container restarted): a command whose old
+        shell gave nothing back before closing is sent once more, to a new shell; one that
+        timed out or printed something is not.
+        """
+        key = (self.name, self.user)
+        shell = _SHELLS.get(key)
+        if shell is not None:
+            try:
+                return shell.run(cmd)
+            except ShellLost as lost:
+                shell.close()
+                del _SHELLS[key]
+                if lost.may_have_run:
+                    raise
+        shell = _SHELLS[key] = Shell(self.name, self.user)
+        try:
+            return shell.run(cmd)
+        except ShellLost:
+            shell.close()
+            del _SHELLS[key]
+            raise
+
+
+def close_all() -> None:
+    """Close every open shell (each exits on end of input)."""
+    for shell in _SHELLS.values():
+        shell.close()
+    _SHELLS.clear()
 
 
 def install() -> None:
-    """Make `docker://` host specs use the Engine API backend in this process."""
+    """Make `docker://` host specs use the shell-per-container backend in this process."""
     BACKENDS["docker"] = f"{__name__}.DockerApiBackend"

@@ -1,7 +1,15 @@
-"""Waiting for a stack's containers to be healthy, and saying clearly which one is not."""
+"""Waiting for a stack's containers to be healthy, and saying clearly which one is not.
+
+Docker runs each healthcheck every 30 s (every exec costs the engine a process start
+through runc; at 3 s, two dozen lab containers kept a third of a core busy doing it),
+and its first check only comes one interval after the start. So a container Docker
+has not yet called healthy is asked now: its own healthcheck command is run once,
+exactly as Docker would run it, and a pass counts (`health` reads `healthy (now)`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +28,10 @@ class ContainerHealth:
 
     @property
     def healthy(self) -> bool:
-        return self.state == "running" and self.health == "healthy"
+        return self.state == "running" and self.health in ("healthy", ASKED_NOW)
+
+
+ASKED_NOW = "healthy (now)"
 
 
 def _health_of(info: dict[str, Any]) -> ContainerHealth:
@@ -40,11 +51,40 @@ def _health_of(info: dict[str, Any]) -> ContainerHealth:
 
 
 def stack_health(stack: str) -> list[ContainerHealth]:
+    """Each container's health, running its healthcheck now where Docker has no pass yet."""
     api = engine.client().api
     found = []
     for c in engine.stack_resources(stack).containers:
-        found.append(_health_of(api.inspect_container(c["Id"])))
+        info = api.inspect_container(c["Id"])
+        health = _health_of(info)
+        if health.state == "running" and not health.healthy and passes_now(info):
+            health = dataclasses.replace(health, health=ASKED_NOW)
+        found.append(health)
     return sorted(found, key=lambda h: h.name)
+
+
+def container_healthy(name: str) -> bool:
+    """Whether one container is healthy: Docker says so, or its healthcheck passes now."""
+    info = engine.client().api.inspect_container(name)
+    health = _health_of(info)
+    return health.healthy or (health.state == "running" and passes_now(info))
+
+
+def passes_now(info: dict[str, Any]) -> bool:
+    """Whether the container's own healthcheck command passes when run right now."""
+    test = list((info["Config"].get("Healthcheck") or {}).get("Test") or [])
+    if not test or test[0] == "NONE":
+        return False
+    argv = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
+    limit = (info["Config"].get("Healthcheck") or {}).get("Timeout") or 30 * 10**9
+    argv = ["timeout", str(max(int(limit) // 10**9, 1)), *argv]  # as Docker would stop it
+    api = engine.client().api
+    try:
+        created = api.exec_create(info["Id"], argv)  # attached: exec_start waits for the end
+        api.exec_start(created["Id"])
+        return bool(api.exec_inspect(created["Id"]).get("ExitCode") == 0)
+    except Exception:  # a container stopping under us is simply not healthy yet
+        return False
 
 
 def wait_healthy(

@@ -27,7 +27,7 @@ import pytest
 
 import inventory
 from infra import lab_monitoring
-from infra.lab import engine, lifecycle
+from infra.lab import engine, health, lifecycle
 from infra.lab.handle import LabHandle
 
 pytestmark = pytest.mark.lab
@@ -173,13 +173,7 @@ def stopped(lab: LabHandle, role: str) -> Iterator[None]:
         yield
     finally:
         api.start(name)
-        wait_for(
-            f"{name} healthy again",
-            lambda: (
-                api.inspect_container(name)["State"].get("Health", {}).get("Status") == "healthy"
-            ),
-            120,
-        )
+        wait_for(f"{name} healthy again", lambda: health.container_healthy(name), 120)
         live = lifecycle.live_endpoints(lab.stack, lab.outputs)
         lab.endpoints.update({k: v for k, v in live.items() if v})
 

@@ -62,9 +62,9 @@ def _wait_for_history(prometheus: str, configured_at: float) -> None:
         for metric in wanted:
             found = client.query(f"min(time() - min_over_time(timestamp({metric})[10m:5s]))")
             ages[metric] = found[0][1] if found else None
-        if all(age is not None and age >= WINDOW_SECONDS for age in ages.values()):
-            if time.time() >= ready_at:
-                return
+        long_enough = all(age is not None and age >= WINDOW_SECONDS for age in ages.values())
+        if long_enough and time.time() >= ready_at:
+            return
         waited = time.monotonic() - started
         absent = [m for m, age in ages.items() if age is None]
         if absent and waited > 180:
