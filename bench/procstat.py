@@ -24,3 +24,14 @@ def memory_bytes(pid: int) -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             found["rss" if key == "VmRSS" else "peak_rss"] = int(value.split()[0]) * 1024
     return found
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores of the machine have spent busy since boot (from /proc/stat).
+
+    Read before and after a run, it counts everything the run made busy, including
+    processes it never sees (the Docker engine, commands inside containers).
+    """
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICKS

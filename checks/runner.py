@@ -67,10 +67,18 @@ class RunSummary:
 PLUGINS = ("-p", "xdist.plugin", "-p", "testinfra.plugin")
 
 
+def child_env() -> dict[str, str]:
+    """The environment `pytest_command` is meant to run in (it names its plugins itself)."""
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
 def pytest_command(
     targets_file: Path, db: Path, run_id: int, workers: str, extra: Sequence[str] = ()
 ) -> list[str]:
-    """The child pytest command line; `workers` "0" runs serially, else `-n workers`."""
+    """The child pytest command line; `workers` "0" runs serially, else `-n workers`.
+
+    Run it with `child_env()`.
+    """
     command = [
         sys.executable,
         "-m",
@@ -109,7 +117,7 @@ def run(
     targets_file = store.path.parent / "check-targets" / f"run-{run_id}.json"
     write_targets(targets, targets_file)
     command = pytest_command(targets_file, store.path, run_id, workers, extra)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env = child_env()
     output = subprocess.DEVNULL if quiet else None
     with subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=output) as child:
         try:

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from checks.results import Store
-from checks.runner import pytest_command, run
+from checks.runner import child_env, pytest_command, run
 from checks.selection import Target, write_targets
 
 
@@ -85,7 +85,9 @@ def _start_child(tmp_path: Path, workers: str) -> tuple[Store, int, subprocess.P
     targets = tmp_path / "targets.json"
     write_targets(_local(40), targets)
     command = pytest_command(targets, store.path, run_id, workers)
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        command, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return store, run_id, child
 
 
