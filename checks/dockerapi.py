@@ -3,7 +3,8 @@
 testinfra's own docker backend starts a `docker exec` CLI process for every command, and
 every exec makes the engine start a new process in the container through runc: a go-live
 run makes thousands of them, and each costs far more CPU than the command it runs. This
-backend opens one `/bin/sh` per container (and user) through the Engine API and feeds it
+backend opens one `/bin/sh` per container (and user) through the Engine API (spoken
+directly over the engine's socket: no client library to import in every worker) and feeds it
 the commands: each still runs as `/bin/sh -c <command>` with stdin from /dev/null, so
 `docker://` hosts behave exactly as before (same environment, exit codes, stdout and
 stderr), for a fraction of the CPU. `install()` swaps it in for the check session.
@@ -12,13 +13,16 @@ stderr), for a fraction of the CPU. `install()` swaps it in for the check sessio
 from __future__ import annotations
 
 import contextlib
-import re
+import http.client
+import json
+import os
 import secrets
 import shlex
 import socket
 import struct
 import threading
 from typing import Any
+from urllib.parse import quote
 
 from testinfra.backend import BACKENDS, base
 from testinfra.backend.docker import DockerBackend
@@ -26,17 +30,59 @@ from testinfra.backend.docker import DockerBackend
 # A command that gives no answer in this time is abandoned with its shell.
 COMMAND_TIMEOUT = 300.0
 _STDOUT, _STDERR = 1, 2
+ENGINE_API = "/v1.41"  # Docker 20.10, the oldest engine the lab supports
 
-_CLIENT: Any = None
+
+class EngineError(Exception):
+    """The Docker engine refused a request; the text is the engine's own message."""
 
 
-def _api() -> Any:
-    global _CLIENT
-    if _CLIENT is None:
-        import docker
+def _engine_socket() -> socket.socket:
+    """A new connection to the engine `$DOCKER_HOST` names (unix socket or plain TCP)."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if host.startswith("unix://"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(host[len("unix://") :])
+        return sock
+    if host.startswith("tcp://"):
+        address, _, port = host[len("tcp://") :].rstrip("/").rpartition(":")
+        return socket.create_connection((address, int(port)))
+    raise EngineError(f"DOCKER_HOST={host}: only unix:// and tcp:// engines are supported here")
 
-        _CLIENT = docker.from_env().api
-    return _CLIENT
+
+def _request(path: str, body: dict[str, Any], upgrade: bool = False) -> tuple[Any, socket.socket]:
+    """POST a JSON body to the Engine API; the decoded answer and the open connection.
+
+    With `upgrade`, the engine turns the connection into the exec's raw stream (as the
+    docker CLI does), so the caller keeps the socket; otherwise it is closed here.
+    """
+    sock = _engine_socket()
+    payload = json.dumps(body).encode()
+    head = (
+        f"POST {ENGINE_API}{path} HTTP/1.1\r\nHost: docker\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+        + ("Connection: Upgrade\r\nUpgrade: tcp\r\n" if upgrade else "Connection: close\r\n")
+        + "\r\n"
+    )
+    sock.sendall(head.encode() + payload)
+    reply = http.client.HTTPResponse(sock, method="POST")
+    reply.begin()
+    if reply.status >= 400:
+        text = reply.read().decode("utf-8", "replace")
+        sock.close()
+        try:
+            message = json.loads(text).get("message", text)
+        except ValueError:
+            message = text
+        raise EngineError(str(message).strip())
+    if upgrade:
+        if reply.status != 101:
+            sock.close()
+            raise EngineError(f"the engine answered {reply.status} to an exec attach")
+        return None, sock
+    data = reply.read()
+    sock.close()
+    return (json.loads(data) if data else None), sock
 
 
 class ShellLost(Exception):
@@ -56,14 +102,21 @@ class Shell:
     """
 
     def __init__(self, container: str, user: str | None, timeout: float = COMMAND_TIMEOUT):
-        api = _api()
-        created = api.exec_create(
-            container, ["/bin/sh"], stdin=True, stdout=True, stderr=True, user=user or ""
+        created, _ = _request(
+            f"/containers/{quote(container, safe='')}/exec",
+            {
+                "Cmd": ["/bin/sh"],
+                "AttachStdin": True,
+                "AttachStdout": True,
+                "AttachStderr": True,
+                "Tty": False,
+                "User": user or "",
+            },
         )
-        raw = api.exec_start(created["Id"], socket=True)
-        self._sock: socket.socket = getattr(raw, "_sock", raw)
+        _, self._sock = _request(
+            f"/exec/{created['Id']}/start", {"Detach": False, "Tty": False}, upgrade=True
+        )
         self._sock.settimeout(timeout)
-        self._raw = raw  # keeps the HTTP response (and so the connection) alive
         self._pending = b""
         self._answered = False
         self._lock = threading.Lock()
@@ -87,22 +140,20 @@ class Shell:
 
     def _collect(self, token: bytes) -> tuple[int, bytes, bytes]:
         out, err = bytearray(), bytearray()
-        out_end = re.compile(b"\n" + token + rb" (\d+)\n$")
-        err_end = b"\n" + token + b"\n"
-        rc_match = None
+        out_mark, err_end = b"\n" + token + b" ", b"\n" + token + b"\n"
+        rc: int | None = None
         err_done = False
-        while rc_match is None or not err_done:
+        while rc is None or not err_done:
             stream, data = self._frame()
             if stream == _STDOUT:
                 out += data
-                rc_match = out_end.search(out[-(len(token) + 16) :])
+                rc = _exit_code(out, out_mark)
             elif stream == _STDERR:
                 err += data
                 err_done = err.endswith(err_end)
-        assert rc_match is not None
-        stdout = bytes(out[: len(out) - len(rc_match.group(0))])
+        stdout = bytes(out[: out.rindex(out_mark)])
         stderr = bytes(err[: len(err) - len(err_end)])
-        return int(rc_match.group(1)), stdout, stderr
+        return rc, stdout, stderr
 
     def _frame(self) -> tuple[int, bytes]:
         """The next (stream, payload) of the engine's multiplexed exec stream."""
@@ -124,6 +175,15 @@ class Shell:
             self._sock.close()  # stdin closes: the shell reads EOF and exits
 
 
+def _exit_code(out: bytearray, mark: bytes) -> int | None:
+    """The exit code if `out` ends with `mark`, digits and a newline; else None (not yet)."""
+    if not out.endswith(b"\n"):
+        return None
+    at = out.rfind(mark, max(0, len(out) - len(mark) - 8))
+    digits = out[at + len(mark) : -1] if at >= 0 else b""
+    return int(digits) if digits.isdigit() else None
+
+
 _SHELLS: dict[tuple[str, str | None], Shell] = {}
 
 
@@ -136,7 +196,7 @@ class DockerApiBackend(DockerBackend):  # type: ignore[misc]
             rc, stdout, stderr = self._run_in_shell(cmd)
         except ShellLost as lost:
             return self.result(1, self.encode(cmd), b"", f"no answer from {self.name}: {lost}")
-        except Exception as exc:  # the engine's own words, as the CLI would print them
+        except (EngineError, OSError) as exc:  # the engine's own words, as the CLI prints them
             return self.result(1, self.encode(cmd), b"", f"Error response from daemon: {exc}")
         return self.result(rc, self.encode(cmd), stdout, stderr)
 
