@@ -69,7 +69,7 @@ PLUGINS = ("-p", "xdist.plugin", "-p", "testinfra.plugin")
 
 def child_env() -> dict[str, str]:
     """The environment `pytest_command` is meant to run in (it names its plugins itself)."""
-    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 def pytest_command(
