@@ -2,9 +2,11 @@
 # The last step of `make lab`: readiness checks of the lab's sample, then a phase-1 and a
 # phase-2 sign-off of it.
 #
-# The evidence window is the time the lab's exporters have been watched (at least 90 s),
-# so a young lab is judged on what it has seen; evidence that covers less than 90% of
-# that window is still NO-GO. A NO-GO verdict is printed and does not fail make; bad
+# The evidence window is the time the lab's exporters have been watched since it was
+# configured (at least 90 s), so a young lab is judged on what it has seen of the
+# configured lab: `configure`, which the Makefile runs just before this script, may
+# restart Kannel, and an SMS probe failing during that restart is no evidence about the
+# lab as it now is. Evidence that covers less than 90% of that window is still NO-GO. A NO-GO verdict is printed and does not fail make; bad
 # input or a missing lab (exit 2 or 3) does. The officials' records come from
 # $DVC_INVENTORY_RECORDS (the Makefile passes the lab's synthetic ones).
 set -uo pipefail
@@ -13,8 +15,14 @@ bin="${BIN:-.venv/bin}"
 # Evidence exporters: the window starts once the youngest of them has been scraped.
 exporters=(availability kannel citizen-db)
 MIN_WINDOW=90
+# A probe result taken during configuration stays the exported value until the next
+# probe: the lab's SMS probe interval (10 s) + its timeout (8 s) + a scrape (5 s).
+SETTLE=25
+configured_at=$(date +%s)
 
-youngest_age() {
+# Seconds of usable evidence: since the youngest exporter's first scrape (15 s after its
+# start) and since configuration settled, whichever is later.
+evidence_age() {
     local oldest_start=0 started t
     for e in "${exporters[@]}"; do
         if ! started=$(docker inspect -f '{{.State.StartedAt}}' "dvc-${stack}-exporter-${e}" 2>/dev/null); then
@@ -24,7 +32,9 @@ youngest_age() {
         t=$(date -d "$started" +%s)
         (( t > oldest_start )) && oldest_start=$t
     done
-    echo $(( $(date +%s) - oldest_start ))
+    local from=$(( oldest_start + 15 ))
+    (( configured_at + SETTLE > from )) && from=$(( configured_at + SETTLE ))
+    echo $(( $(date +%s) - from ))
 }
 
 # Terminal evidence: the readiness checks of both phases (a site that is not ready is
@@ -35,16 +45,15 @@ for phase in 1 2; do
     [ "$rc" -le 1 ] || exit "$rc"
 done
 
-# Availability, SMS and database evidence: wait until the exporters have been scraped for
-# MIN_WINDOW seconds, then judge the time they have been watched (less a 15 s margin for
-# the first scrape), so a young lab is judged on what it has seen and nothing else.
-age=$(youngest_age) || exit 3
-if (( age < MIN_WINDOW + 15 )); then
-    echo "lab-signoff: waiting $(( MIN_WINDOW + 15 - age )) s for ${MIN_WINDOW} s of monitoring evidence"
-    sleep $(( MIN_WINDOW + 15 - age ))
-    age=$(youngest_age) || exit 3
+# Availability, SMS and database evidence: wait until there are MIN_WINDOW seconds of it,
+# then judge all of it, so a young lab is judged on what it has seen and nothing else.
+age=$(evidence_age) || exit 3
+if (( age < MIN_WINDOW )); then
+    echo "lab-signoff: waiting $(( MIN_WINDOW - age )) s for ${MIN_WINDOW} s of monitoring evidence of the configured lab"
+    sleep $(( MIN_WINDOW - age ))
+    age=$(evidence_age) || exit 3
 fi
-window=$(( age - 15 ))
+window=$age
 for phase in 1 2; do
     "$bin/dvc-rollout" signoff --phase "$phase" --lab "$stack" --window "${window}s"
     rc=$?
