@@ -100,7 +100,8 @@ def _age(delta_seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.1f} h"
     if seconds >= 60:
-        return f"{seconds // 60} min"
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes} min {rest} s" if rest and minutes < 10 else f"{minutes} min"
     return f"{seconds} s"
 
 
