@@ -355,19 +355,27 @@ def _check_sites(inv: Inventory) -> list[Problem]:
     return out
 
 
+def _unknown_sites(inv: Inventory, key: str, units: list[str]) -> list[Problem]:
+    """Entries of a records.yaml list that name no site of the rollout."""
+    return [
+        Problem(
+            "records.yaml",
+            f"{key}[{i}].unit",
+            f"unknown site {unit!r}: expected a unit code from sites.yaml",
+        )
+        for i, unit in enumerate(units)
+        if unit not in inv.sites
+    ]
+
+
 def _check_records(inv: Inventory) -> list[Problem]:
     f = inv.records_file
     out: list[Problem] = []
+    out += _unknown_sites(inv, "accounts", [a.unit for a in f.accounts])
+    out += _unknown_sites(inv, "helpdesk", [h.unit for h in f.helpdesk])
+    out += _unknown_sites(inv, "training", [t.unit for t in f.training])
     seen: dict[tuple[str, str], int] = {}
     for i, a in enumerate(f.accounts):
-        if a.unit not in inv.sites:
-            out.append(
-                Problem(
-                    "records.yaml",
-                    f"accounts[{i}].unit",
-                    f"unknown site {a.unit!r}: expected a unit code from sites.yaml",
-                )
-            )
         if (a.unit, a.username) in seen:
             out.append(
                 Problem(
@@ -380,14 +388,6 @@ def _check_records(inv: Inventory) -> list[Problem]:
         seen.setdefault((a.unit, a.username), i)
     staffed: dict[str, int] = {}
     for i, h in enumerate(f.helpdesk):
-        if h.unit not in inv.sites:
-            out.append(
-                Problem(
-                    "records.yaml",
-                    f"helpdesk[{i}].unit",
-                    f"unknown site {h.unit!r}: expected a unit code from sites.yaml",
-                )
-            )
         if h.unit in staffed:
             out.append(
                 Problem(
@@ -398,15 +398,6 @@ def _check_records(inv: Inventory) -> list[Problem]:
                 )
             )
         staffed.setdefault(h.unit, i)
-    for i, t in enumerate(f.training):
-        if t.unit not in inv.sites:
-            out.append(
-                Problem(
-                    "records.yaml",
-                    f"training[{i}].unit",
-                    f"unknown site {t.unit!r}: expected a unit code from sites.yaml",
-                )
-            )
     return out
 
 
