@@ -50,11 +50,12 @@ def _engine_socket() -> socket.socket:
     raise EngineError(f"DOCKER_HOST={host}: only unix:// and tcp:// engines are supported here")
 
 
-def _request(path: str, body: dict[str, Any], upgrade: bool = False) -> tuple[Any, socket.socket]:
-    """POST a JSON body to the Engine API; the decoded answer and the open connection.
+def _send(
+    path: str, body: dict[str, Any], upgrade: bool
+) -> tuple[http.client.HTTPResponse, socket.socket]:
+    """POST a JSON body to the Engine API on a new connection; its reply and the socket.
 
-    With `upgrade`, the engine turns the connection into the exec's raw stream (as the
-    docker CLI does), so the caller keeps the socket; otherwise it is closed here.
+    An engine refusal closes the connection and raises `EngineError` with its message.
     """
     sock = _engine_socket()
     payload = json.dumps(body).encode()
@@ -75,14 +76,27 @@ def _request(path: str, body: dict[str, Any], upgrade: bool = False) -> tuple[An
         except ValueError:
             message = text
         raise EngineError(str(message).strip())
-    if upgrade:
-        if reply.status != 101:
-            sock.close()
-            raise EngineError(f"the engine answered {reply.status} to an exec attach")
-        return None, sock
+    return reply, sock
+
+
+def _post(path: str, body: dict[str, Any]) -> Any:
+    """POST to the Engine API and return its decoded JSON answer."""
+    reply, sock = _send(path, body, upgrade=False)
     data = reply.read()
     sock.close()
-    return (json.loads(data) if data else None), sock
+    return json.loads(data) if data else None
+
+
+def _attach(path: str, body: dict[str, Any]) -> socket.socket:
+    """POST an exec start and keep the connection, now the exec's raw multiplexed stream.
+
+    The engine upgrades the connection on request, as it does for the docker CLI.
+    """
+    reply, sock = _send(path, body, upgrade=True)
+    if reply.status != 101:
+        sock.close()
+        raise EngineError(f"the engine answered {reply.status} to an exec attach")
+    return sock
 
 
 class ShellLost(Exception):
@@ -102,7 +116,7 @@ class Shell:
     """
 
     def __init__(self, container: str, user: str | None, timeout: float = COMMAND_TIMEOUT):
-        created, _ = _request(
+        created = _post(
             f"/containers/{quote(container, safe='')}/exec",
             {
                 "Cmd": ["/bin/sh"],
@@ -113,9 +127,7 @@ class Shell:
                 "User": user or "",
             },
         )
-        _, self._sock = _request(
-            f"/exec/{created['Id']}/start", {"Detach": False, "Tty": False}, upgrade=True
-        )
+        self._sock = _attach(f"/exec/{created['Id']}/start", {"Detach": False, "Tty": False})
         self._sock.settimeout(timeout)
         self._pending = b""
         self._answered = False

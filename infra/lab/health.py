@@ -53,21 +53,24 @@ def _health_of(info: dict[str, Any]) -> ContainerHealth:
 def stack_health(stack: str) -> list[ContainerHealth]:
     """Each container's health, running its healthcheck now where Docker has no pass yet."""
     api = engine.client().api
-    found = []
-    for c in engine.stack_resources(stack).containers:
-        info = api.inspect_container(c["Id"])
-        health = _health_of(info)
-        if health.state == "running" and not health.healthy and passes_now(info):
-            health = dataclasses.replace(health, health=ASKED_NOW)
-        found.append(health)
+    found = [
+        current_health(api.inspect_container(c["Id"]))
+        for c in engine.stack_resources(stack).containers
+    ]
     return sorted(found, key=lambda h: h.name)
 
 
 def container_healthy(name: str) -> bool:
     """Whether one container is healthy: Docker says so, or its healthcheck passes now."""
-    info = engine.client().api.inspect_container(name)
+    return current_health(engine.client().api.inspect_container(name)).healthy
+
+
+def current_health(info: dict[str, Any]) -> ContainerHealth:
+    """Docker's verdict on a container, or `healthy (now)` if it has none but the check passes."""
     health = _health_of(info)
-    return health.healthy or (health.state == "running" and passes_now(info))
+    if health.state == "running" and not health.healthy and passes_now(info):
+        return dataclasses.replace(health, health=ASKED_NOW)
+    return health
 
 
 def passes_now(info: dict[str, Any]) -> bool:
