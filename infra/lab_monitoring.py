@@ -37,6 +37,21 @@ class LabTimings:
 TIMINGS = LabTimings()
 
 
+def settle_seconds() -> float:
+    """How long after `configure` a probe result taken during it can still be exported.
+
+    `configure` may restart Kannel (a changed kannel.conf), failing the end-to-end SMS
+    probe running at that moment: a real outage, but one a sign-off of the configured lab
+    must not count. It lasts until the next probe (interval + timeout) is scraped, plus
+    2 s for that scrape to be stored and queryable.
+    """
+    from infra import exporter_specs  # pulls in Pulumi: only when asked
+
+    probes = exporter_specs.LAB
+    scrape = float(TIMINGS.scrape_interval.removesuffix("s"))
+    return probes.kannel_probe_interval + probes.kannel_probe_timeout + scrape + 2
+
+
 def prometheus_files(
     targets: Mapping[str, Sequence[str]], alertmanager_target: str, timings: LabTimings = TIMINGS
 ) -> dict[str, str]:

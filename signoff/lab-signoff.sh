@@ -16,8 +16,8 @@ bin="${BIN:-.venv/bin}"
 exporters=(availability kannel citizen-db)
 MIN_WINDOW=90
 # A probe result taken during configuration stays the exported value until the next
-# probe: the lab's SMS probe interval (10 s) + its timeout (8 s) + a scrape (5 s).
-SETTLE=25
+# probe is scraped: infra.lab_monitoring.settle_seconds() (probe interval + timeout + scrape).
+SETTLE=$("$bin/python" -c 'from infra.lab_monitoring import settle_seconds; import math; print(math.ceil(settle_seconds()))') || exit 2
 configured_at=$(date +%s)
 
 # Seconds of usable evidence: since the youngest exporter's first scrape (15 s after its

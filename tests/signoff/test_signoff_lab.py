@@ -21,7 +21,7 @@ import pytest
 
 import inventory
 from dvc_rollout.cli import main
-from infra import exporter_specs, lab_monitoring
+from infra import lab_monitoring
 from signoff.adapters import Prometheus
 
 pytestmark = pytest.mark.lab
@@ -39,21 +39,9 @@ class Setup:
     communes: dict[str, str]  # site code -> terminal container
 
 
-def _settle_seconds() -> float:
-    """How long a probe result taken during configuration can stay the exported value.
-
-    `configure` may restart Kannel (a changed kannel.conf), which fails the end-to-end
-    SMS probe running at that moment: a real outage, but one the evidence window of a
-    sign-off made after configuration must not contain.
-    """
-    timings = exporter_specs.LAB
-    scrape = float(lab_monitoring.TIMINGS.scrape_interval.rstrip("s"))
-    return timings.kannel_probe_interval + timings.kannel_probe_timeout + scrape
-
-
 def _wait_for_history(prometheus: str, configured_at: float) -> None:
     """Until every evidence metric has the window's worth of samples, all after configuring."""
-    ready_at = configured_at + _settle_seconds() + WINDOW_SECONDS
+    ready_at = configured_at + lab_monitoring.settle_seconds() + WINDOW_SECONDS
     client = Prometheus(prometheus)
     wanted = ("dvc_service_up", "dvc_sms_e2e_success", "dvc_citizen_db_up")
     started = time.monotonic()
