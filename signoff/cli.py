@@ -32,9 +32,14 @@ def parse_window(text: str) -> Window:
 
 
 def parse_as_of(text: str | None) -> datetime:
-    """An ISO date or date-time; without a zone it is Hanoi time (the plan's clock)."""
+    """An ISO date or date-time; without a zone it is Hanoi time (the plan's clock).
+
+    Without one it is now to the microsecond, as the results store records: cut to the
+    second, a `dvc-rollout check` that finished in the same second would be left out and
+    the site judged on its previous run.
+    """
     if text is None:
-        return datetime.now(UTC).replace(microsecond=0)
+        return datetime.now(UTC)
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -9,6 +9,7 @@ import pytest
 
 from checks.results import Result, Store
 from signoff.adapters import ResultsStoreReadiness
+from signoff.cli import parse_as_of
 from signoff.evidence import EvidenceUnavailable
 
 T0 = datetime(2017, 8, 14, 8, 0, tzinfo=UTC)
@@ -53,6 +54,28 @@ def test_newest_run_per_site_at_the_as_of_time(store):
 
 def test_later_runs_count_once_as_of_moves_on(store):
     runs = ResultsStoreReadiness(store).latest(["00376"], T0 + timedelta(hours=6))
+    assert runs["00376"].checks[0].outcome == "failed"
+
+
+def test_a_run_just_finished_counts_for_a_sign_off_as_of_now(tmp_path):
+    # `dvc-rollout check` then `dvc-rollout signoff` at once: the fresh failure must count,
+    # not the passing run before it (the sign-off lab test once judged the old run).
+    db = Store(tmp_path / "results.sqlite")
+    for outcome in ("passed", "failed"):
+        run = db.start_run({"phase": 2})
+        db.add(
+            Result(
+                run,
+                datetime.now(UTC).isoformat(timespec="microseconds"),
+                "00376",
+                "00376",
+                "term-00376-1",
+                "printer_queue",
+                outcome,
+            )
+        )
+        db.finish_run(run)
+    runs = ResultsStoreReadiness(db.path).latest(["00376"], parse_as_of(None))
     assert runs["00376"].checks[0].outcome == "failed"
 
 
