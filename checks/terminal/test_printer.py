@@ -62,10 +62,11 @@ def test_test_page_prints(host: Any, target: Target) -> None:
     job = host.run("echo %s | lp -d %s -t %s", page, QUEUE, title)
     assert job.rc == 0, f"{QUEUE} on {target.host} refused a test page: {job.stderr.strip()}"
     dirs = " ".join(shlex.quote(d) for d in expected.PDF_OUTPUT_DIRS)
+    # Looks every 50 ms: a page takes ~0.15 s to come out, so a coarser step is mostly wait.
     wait = (
-        f"for i in $(seq {expected.PRINT_WAIT_SECONDS * 4}); do "
+        f"for i in $(seq {expected.PRINT_WAIT_SECONDS * 20}); do "
         f"find {dirs} -name {shlex.quote(title + '*')} 2>/dev/null | grep -q . && exit 0; "
-        "sleep 0.25; done; exit 1"
+        "sleep 0.05; done; exit 1"
     )
     printed = host.run("sh -c %s", wait).rc == 0
     if not printed:
