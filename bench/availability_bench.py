@@ -30,6 +30,7 @@ import uvloop
 from bench.blackbox_stand import BlackboxStand, ProbeDriver
 from bench.nginx_stand import NginxStand, free_port, wait_for_port
 from bench.procstat import cpu_seconds, memory_bytes
+from checks.export import write
 from exporters.availability.config import config_from_mapping
 from exporters.availability.targets import build_targets, labels_from_inventory, render_targets_file
 
@@ -212,18 +213,9 @@ def table(report: dict[str, Any]) -> str:
 
 def write_results(report: dict[str, Any]) -> Path:
     """Save the report under bench/results/ with a timestamped name, never overwriting."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    for attempt in range(100):
-        path = RESULTS / f"availability-{stamp}{f'-{attempt}' if attempt else ''}.json"
-        try:
-            with path.open("x", encoding="utf-8") as out:
-                json.dump(report, out, indent=2, ensure_ascii=False)
-                out.write("\n")
-            return path
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"could not find a free results file name in {RESULTS}")
+    return write(
+        json.dumps(report, indent=2, ensure_ascii=False) + "\n", "availability", "json", RESULTS
+    )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -30,6 +30,7 @@ from typing import Any
 import inventory
 from bench.procstat import machine_busy_seconds
 from checks import lab
+from checks.export import write
 from checks.results import Store
 from checks.runner import run
 from checks.selection import Options, Target, terminal_targets
@@ -169,11 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             "met": best["speedup_vs_serial"] >= 4.0 and best["sites_per_second"] >= 2.0,
         },
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS_DIR / f"readiness-{stamp}.json"
-    with path.open("x", encoding="utf-8") as handle:
-        json.dump(report, handle, indent=2)
+    path = write(json.dumps(report, indent=2) + "\n", "readiness", "json", RESULTS_DIR)
     print(f"written {path.relative_to(ROOT)}")
     return 0
 
