@@ -151,7 +151,7 @@ def _default_results() -> Path:
 def _summary(decision: Any, paths: dict[str, Path], out: Any) -> None:
     ev = decision.evidence
     print(
-        f"sign-off {ev.plan} phase {ev.phase} as of {ev.as_of.isoformat()} "
+        f"sign-off {ev.plan} phase {ev.phase} as of {ev.as_of.isoformat(timespec='seconds')} "
         f"(window {ev.window.text}): {decision.verdict}",
         file=out,
     )

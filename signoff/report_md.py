@@ -38,7 +38,7 @@ def render(decision: Decision, generated_at: datetime) -> str:
         f"| Kết luận / Verdict | **{decision.verdict}** |",
         f"| Kế hoạch / Plan | {ev.plan} |",
         f"| Giai đoạn / Phase | {ev.phase} (go-live {ev.go_live.isoformat()}) |",
-        f"| Thời điểm / As of | {ev.as_of.isoformat()} |",
+        f"| Thời điểm / As of | {ev.as_of.isoformat(timespec='seconds')} |",
         f"| Cửa sổ bằng chứng / Evidence window | {ev.window.text} |",
         f"| SHA-256 bằng chứng / Evidence SHA-256 | `{ev.sha256()}` |",
         f"| Điểm / Sites GO | {go} / {len(decision.sites)} |",
