@@ -126,12 +126,15 @@ def test_unknown_paths_are_not_found(exporter):
 
 def test_the_exporter_stops_cleanly_on_sigterm(servers, tmp_path):
     config, targets = write_inputs(tmp_path, servers, servers.ports["ok"])
+    port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "exporters.availability", "--listen", f"127.0.0.1:{free_port()}",
+        [sys.executable, "-m", "exporters.availability", "--listen", f"127.0.0.1:{port}",
          "--config", str(config), "--targets", str(targets), "--interval", "1", "--timeout", "0.2"],
         cwd=ROOT,
     )  # fmt: skip
-    time.sleep(0.5)
+    # Signal it once it serves: earlier, Python's default SIGTERM action would kill it
+    # mid-import (exit -15), which is not what this test is about.
+    wait_for_sweep(f"http://127.0.0.1:{port}", process)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
 
