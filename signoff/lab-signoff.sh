@@ -6,9 +6,10 @@
 # configured (at least 90 s), so a young lab is judged on what it has seen of the
 # configured lab: `configure`, which the Makefile runs just before this script, may
 # restart Kannel, and an SMS probe failing during that restart is no evidence about the
-# lab as it now is. Evidence that covers less than 90% of that window is still NO-GO. A NO-GO verdict is printed and does not fail make; bad
-# input or a missing lab (exit 2 or 3) does. The officials' records come from
-# $DVC_INVENTORY_RECORDS (the Makefile passes the lab's synthetic ones).
+# lab as it now is. Evidence that covers less than 90% of that window is still NO-GO.
+# A NO-GO verdict is printed and does not fail make; bad input or a missing lab (exit 2
+# or 3) does. The officials' records come from $DVC_INVENTORY_RECORDS (the Makefile
+# passes the lab's synthetic ones).
 set -uo pipefail
 stack="${DVC_LAB_STACK:-lab}"
 bin="${BIN:-.venv/bin}"
