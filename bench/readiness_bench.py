@@ -6,6 +6,12 @@ with the same runner `dvc-rollout check` uses, first serially (`-n 0`), then wit
 worker count asked for, each `--repeat` times in turn (the median is reported). Results
 go to a throwaway store, not the real one.
 
+`--backend ssh` reaches the desks the way production does, over ssh as the check account
+(the lab's desks run sshd; `dvc-rollout configure` authorised the stack's key), and
+`--rtt-ms N` puts a simulated WAN link of that round-trip time between the checks and
+every desk (bench/wan_link.py), so the figures can be read for an estate whose desks are
+a district or commune link away; the README gives each.
+
 The lab shares the machine's cores with the checks: commands run inside its terminals,
 the Docker engine relays them. So each run also records the CPU seconds the whole
 machine spent busy, less what the idle lab uses (measured first). From the serial run's
@@ -17,30 +23,36 @@ time) cannot come from parallelism on these cores.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import inventory
 from bench.procstat import machine_busy_seconds
-from checks import lab
+from checks import expected, lab, sshconfig
 from checks.export import write
 from checks.results import Store
 from checks.runner import run
-from checks.selection import Options, Target, terminal_targets
+from checks.selection import Backend, Options, Target, terminal_targets
+from checks.sshconfig import render
+from playbooks.stack import check_key
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 ALL_SITES = 434
 
 
-def lab_targets(stack: str) -> list[Target]:
+def lab_targets(stack: str, backend: Backend = "docker", ssh_config: str = "") -> list[Target]:
     """Every terminal the stack runs, each checked against its site's first phase."""
     records = os.environ.get("DVC_INVENTORY_RECORDS") or None
     inv = inventory.load(records=records)
@@ -49,14 +61,50 @@ def lab_targets(stack: str) -> list[Target]:
     for site in sorted(inv.sites.values(), key=lambda s: s.code):
         phase = site.phases[0]
         options = Options(
+            backend=backend,
             stack=stack,
             portal_url=env.portal_url,
             ntp_server=env.ntp_server,
             go_live=inv.phase(phase).go_live.isoformat(),
             lab_hosts=env.terminals,
+            ssh_config=ssh_config,
+            lab=True,
         )
         targets += terminal_targets([site], phase, options)
     return targets
+
+
+@contextlib.contextmanager
+def wan_link(stack: str, rtt_ms: float) -> Iterator[str]:
+    """An ssh_config reaching the stack's desks through a simulated WAN link (or directly
+    at 0 ms); the relays stop when the block ends."""
+    desks = sshconfig.desk_addresses(lab.environment(stack).containers)
+    with tempfile.TemporaryDirectory(prefix="dvc-wan-") as tmp:
+        config = Path(tmp) / "ssh_config"
+        if rtt_ms <= 0:
+            config.write_text(render(desks, check_key(stack), expected.CHECK_USER))
+            yield str(config)
+            return
+        specs = [f"{h}={a}:{p}" for h, (a, p) in desks.items()]
+        relay = subprocess.Popen(
+            [sys.executable, "-m", "bench.wan_link", "--rtt-ms", str(rtt_ms), *specs],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert relay.stdout is not None and relay.stdin is not None
+            ports = json.loads(relay.stdout.readline() or "{}")
+            if set(ports) != set(desks):
+                raise SystemExit(f"bench/wan_link did not start (exit {relay.poll()})")
+            relayed = {h: ("127.0.0.1", int(p)) for h, p in ports.items()}
+            config.write_text(render(relayed, check_key(stack), expected.CHECK_USER))
+            yield str(config)
+        finally:
+            if relay.stdin is not None:
+                relay.stdin.close()
+            relay.wait(timeout=10)
 
 
 def idle_load(seconds: float = 10.0) -> float:
@@ -66,7 +114,10 @@ def idle_load(seconds: float = 10.0) -> float:
     return (machine_busy_seconds() - before) / seconds
 
 
-def measure(targets: list[Target], workers: str, store: Store, idle: float) -> dict[str, Any]:
+def measure(
+    targets: list[Target], workers: str, store: Store, idle: float, ssh_config: str = ""
+) -> dict[str, Any]:
+    """One check run over every target, as `dvc-rollout check` makes it."""
     sites = len({t.site_code for t in targets})
     load_before = os.getloadavg()[0]
     busy_before = machine_busy_seconds()
@@ -97,8 +148,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="2,3,4,6", help="parallel worker counts to try")
     parser.add_argument("--min-sites", type=int, default=12)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each worker count")
+    parser.add_argument(
+        "--backend", choices=("docker", "ssh"), default="docker", help="how desks are reached"
+    )
+    parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        default=0.0,
+        help="with --backend ssh: round-trip time of a simulated WAN link to every desk",
+    )
     args = parser.parse_args(argv)
-    targets = lab_targets(args.stack)
+    if args.rtt_ms and args.backend != "ssh":
+        parser.error("--rtt-ms needs --backend ssh (Docker's exec does not cross a network)")
+    with contextlib.ExitStack() as stack:
+        ssh_config = ""
+        if args.backend == "ssh":
+            ssh_config = stack.enter_context(wan_link(args.stack, args.rtt_ms))
+        return bench(args, lab_targets(args.stack, args.backend, ssh_config), ssh_config)
+
+
+def bench(args: argparse.Namespace, targets: list[Target], ssh_config: str) -> int:
     sites = len({t.site_code for t in targets})
     if sites < args.min_sites:
         print(
@@ -109,13 +178,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     counts = ["0", *(w.strip() for w in args.workers.split(","))]
     idle = idle_load()
+    link = f", simulated WAN link {args.rtt_ms:g} ms round trip" if args.rtt_ms else ""
+    print(f"backend {args.backend}{link}", flush=True)
     print(f"idle lab: {idle:.2f} CPU s/s busy of {os.cpu_count()} cores", flush=True)
     runs: dict[str, list[dict[str, Any]]] = {w: [] for w in counts}
     with tempfile.TemporaryDirectory(prefix="dvc-readiness-bench-") as tmp:
         store = Store(Path(tmp) / "results.sqlite")
         for _ in range(args.repeat):
             for workers in counts:
-                row = measure(targets, workers, store, idle)
+                row = measure(targets, workers, store, idle, ssh_config)
                 runs[workers].append(row)
                 print(
                     f"-n {row['workers']:<5} {row['sites']} sites, {row['checks']} checks in "
@@ -148,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "readiness",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "stack": args.stack,
+        "backend": args.backend,
+        "rtt_ms": args.rtt_ms,
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "repeat": args.repeat,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import inventory
-from checks import export, lab
+from checks import export, lab, sshconfig
 from checks.results import Store
 from checks.runner import RunSummary, run
 from checks.selection import (
@@ -47,6 +47,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--backend", choices=BACKENDS, default="docker", help="how hosts are reached"
     )
     parser.add_argument("--ansible-inventory", default="", help="inventory for --backend ansible")
+    parser.add_argument(
+        "--ssh-config",
+        default="",
+        help="ssh_config for --backend ssh (default: ssh's own; a lab stack's is written)",
+    )
     parser.add_argument("--portal-url", default="", help="the portal the desks must open")
     parser.add_argument("--ntp-server", default="", help="the time server the desks must use")
     parser.add_argument(
@@ -83,7 +88,13 @@ def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
         raise UsageError("give --phase N (1: district sites, 2: commune sites)")
     inv = inventory.load(records=args.records) if args.records else inventory.load()
     sites = resolve_sites(inv, args.phase, args.district, args.unit)
-    env = lab.environment(args.stack) if args.backend == "docker" else lab.LabEnvironment()
+    in_lab = args.backend == "docker" or (args.backend == "ssh" and lab.recorded(args.stack))
+    env = lab.environment(args.stack) if in_lab else lab.LabEnvironment()
+    ssh_config = args.ssh_config
+    if in_lab and args.backend == "ssh" and not ssh_config:
+        ssh_config = str(
+            sshconfig.write_lab_config(args.stack, sshconfig.desk_addresses(env.containers))
+        )
     options = Options(
         backend=args.backend,
         stack=args.stack,
@@ -93,6 +104,8 @@ def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
         ansible_inventory=args.ansible_inventory,
         datacenter_facts=env.datacenter_facts,
         lab_hosts=env.terminals,
+        ssh_config=ssh_config,
+        lab=in_lab,
     )
     if not options.portal_url:
         raise UsageError("give --portal-url URL: the portal address the desks must open")
@@ -110,6 +123,7 @@ def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
         "units": args.unit,
         "stack": args.stack,
         "backend": args.backend,
+        "ssh_config": ssh_config if args.backend == "ssh" else "",
         "sites": sorted({t.site_code for t in targets}),
     }
     return targets, selection

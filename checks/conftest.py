@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import testinfra
 
-from checks import dockerapi
+from checks import dockerapi, sshshell
 from checks.hosts import HostUnreachable, cached_silence
 from checks.plugin import targets_of
 from checks.selection import Target
@@ -27,11 +27,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for t in targets_of(metafunc.config)
         if t.kind == kind and (roles is None or t.role in roles)
     ]
-    # One xdist group per host (`--dist loadgroup`): a worker keeps a host's connection
-    # and OS facts for all its checks instead of every worker probing every host.
-    metafunc.parametrize(
-        "target", [pytest.param(t, id=t.id, marks=pytest.mark.xdist_group(t.id)) for t in targets]
-    )
+    # The id is the host: checks/scheduling.py sends all of a host's checks to one worker.
+    metafunc.parametrize("target", [pytest.param(t, id=t.id) for t in targets])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,6 +43,13 @@ def _params(item: pytest.Item) -> dict[str, Any]:
 
 _HOSTS: dict[str, Any] = {}
 dockerapi.install()
+sshshell.install()
+
+
+def pytest_sessionfinish() -> None:
+    """Close the kept shells: their ssh clients must not outlive the run."""
+    sshshell.close_all()
+    dockerapi.close_all()
 
 
 @pytest.fixture

@@ -36,8 +36,10 @@ SANE_CONFIG: Final = "/etc/sane.d/dll.conf"
 CHRONY_DAEMON: Final = "chronyd"
 MAX_TIME_OFFSET_SECONDS: Final = 1.0
 
-# Accounts (terminal_helpdesk_user, terminal_officials_group).
+# Accounts (terminal_helpdesk_user, terminal_officials_group), and the account the checks
+# log in as over ssh (terminal_check_user).
 HELPDESK_USER: Final = "dvc-helpdesk"
+CHECK_USER: Final = "dvc-check"
 OFFICIALS_GROUP: Final = "dvc-officials"
 
 # Disk: free space on the root file system below which a desk is not ready.

@@ -14,7 +14,12 @@ def silence(host: Any) -> str:
     try:
         answer = host.run("true")
     except Exception as exc:  # every backend has its own way of failing to connect
-        return str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        # testinfra's ssh backend raises with the whole command result: ssh's own words
+        # (e.g. "Permission denied (publickey)") are in its stderr.
+        result = exc.args[0] if exc.args else None
+        stderr = getattr(result, "stderr", None)
+        text = stderr if isinstance(stderr, str) and stderr.strip() else str(exc)
+        return text.strip().splitlines()[-1] if text.strip() else type(exc).__name__
     if answer.rc == 0:
         return ""
     return (answer.stderr or answer.stdout).strip().splitlines()[-1] or f"exit {answer.rc}"

@@ -23,6 +23,19 @@ class LabEnvironment:
     ntp_server: str = ""
     terminals: frozenset[str] | None = None
     datacenter_facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Inventory host -> container name of each desk the stack runs.
+    containers: Mapping[str, str] = field(default_factory=dict)
+
+
+def recorded(stack: str) -> bool:
+    """`lab up` recorded this stack as a lab (its outputs list containers)."""
+    try:
+        from playbooks.inventory import is_lab
+        from playbooks.stack import read_outputs
+
+        return is_lab(read_outputs(stack))
+    except (ImportError, DvcRolloutError):
+        return False
 
 
 def environment(stack: str) -> LabEnvironment:
@@ -46,6 +59,7 @@ def environment(stack: str) -> LabEnvironment:
         ntp_server=str((facts.get("dvc_ntp_servers") or [f"dvc-{stack}-ntp"])[0]),
         terminals=frozenset(terminals),
         datacenter_facts=_network_facts(outputs.get("networks", {})),
+        containers={str(h): str(c) for h, c in terminals.items()},
     )
 
 

@@ -165,6 +165,14 @@ def pytest_collection_modifyitems(
         _RECORDER.expect("main", [i.nodeid for i in items])
 
 
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Every check of a host on one worker (see checks/scheduling.py)."""
+    from checks import scheduling
+
+    return scheduling.make(config, log)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     if _RECORDER is not None:

@@ -99,7 +99,8 @@ def pytest_command(
         str(run_id),
     ]
     if workers not in ("0", ""):
-        command += ["-n", workers, "--dist", "loadgroup", "--max-worker-restart", "0"]
+        # checks.plugin schedules by host (checks/scheduling.py), a kind of loadscope.
+        command += ["-n", workers, "--dist", "loadscope", "--max-worker-restart", "0"]
     return [*command, *extra]
 
 

@@ -73,6 +73,13 @@ class Options:
     datacenter: bool = True
     datacenter_facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     lab_hosts: frozenset[str] | None = None
+    ssh_config: str = ""
+    lab: bool = False
+
+    @property
+    def in_lab(self) -> bool:
+        """The hosts are a lab stack's containers: Docker's always are, ssh's when asked."""
+        return self.lab or self.backend == "docker"
 
 
 def resolve_sites(
@@ -108,6 +115,8 @@ def host_uri(backend: Backend, host: str, options: Options) -> str:
     if backend == "docker":
         return f"docker://dvc-{options.stack}-{host}"
     if backend == "ssh":
+        if options.ssh_config:
+            return f"ssh://{host}?ssh_config={quote(options.ssh_config)}"
         return f"ssh://{host}"
     if not options.ansible_inventory:
         raise UsageError(
@@ -117,9 +126,9 @@ def host_uri(backend: Backend, host: str, options: Options) -> str:
     return f"ansible://{host}?ansible_inventory={quote(options.ansible_inventory)}"
 
 
-def expected_hostname(backend: Backend, host: str, stack: str) -> str:
+def expected_hostname(host: str, options: Options) -> str:
     """The name the PC reports: lab containers carry the stack prefix, real PCs do not."""
-    return f"dvc-{stack}-{host}" if backend == "docker" else host
+    return f"dvc-{options.stack}-{host}" if options.in_lab else host
 
 
 def terminal_targets(sites: Iterable[Site], phase: int, options: Options) -> list[Target]:
@@ -135,7 +144,7 @@ def terminal_targets(sites: Iterable[Site], phase: int, options: Options) -> lis
                     kind="terminal",
                     host=host,
                     uri=host_uri(options.backend, host, options),
-                    expected_hostname=expected_hostname(options.backend, host, options.stack),
+                    expected_hostname=expected_hostname(host, options),
                     site_code=site.code,
                     site_name=site.name,
                     unit=place.name,
@@ -147,20 +156,25 @@ def terminal_targets(sites: Iterable[Site], phase: int, options: Options) -> lis
                     officials=tuple(a.username for a in site.accounts),
                     portal_url=options.portal_url,
                     ntp_server=options.ntp_server,
-                    print_test=options.backend == "docker",
+                    print_test=options.in_lab,
                 )
             )
     return found
 
 
 def datacenter_targets(phase: int, options: Options) -> list[Target]:
-    """The data-center hosts, one per role; they count as one pseudo-site `datacenter`."""
+    """The data-center hosts, one per role; they count as one pseudo-site `datacenter`.
+
+    In a lab only the desks run sshd: its data-center containers are reached through
+    Docker whichever backend the desks use.
+    """
+    backend: Backend = "docker" if options.in_lab else options.backend
     return [
         Target(
             kind="datacenter",
             host=role,
-            uri=host_uri(options.backend, role, options),
-            expected_hostname=expected_hostname(options.backend, role, options.stack),
+            uri=host_uri(backend, role, options),
+            expected_hostname=expected_hostname(role, options),
             site_code=DATACENTER,
             site_name="Data center",
             unit=DATACENTER,

@@ -18,7 +18,9 @@ and when a stack exports them `hosts`, `scrape_targets`, `alertmanager_webhook_u
 `sms_probe_url`.
 
 Environment: `DVC_STACK` (default `lab`), `DVC_STATE_DIR`, `DVC_INVENTORY_RECORDS`
-(a records.yaml replacing the inventory's, e.g. synthetic officials for the lab).
+(a records.yaml replacing the inventory's, e.g. synthetic officials for the lab),
+`DVC_CHECK_SSH_PUBKEY` (production: the public keys the desks' check account accepts;
+a lab stack uses its own key, `state/<stack>/ssh/id_ed25519`).
 Run as `python -m playbooks.inventory --list`; Ansible runs it through the executable
 `playbooks/inventory.sh` (`-i playbooks/inventory.sh`).
 """
@@ -187,6 +189,7 @@ def stack_vars(stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
     found["dvc_scrape_args"] = scrape_args(outputs)
     found["dvc_monitoring_timings"] = monitoring_timings(outputs)
     found["dvc_smscs"] = smscs(stack, outputs)
+    found["dvc_check_ssh_keys"] = stackfiles.check_public_keys(stack, is_lab(outputs))
     return found
 
 

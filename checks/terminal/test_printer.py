@@ -61,7 +61,8 @@ def test_test_page_prints(host: Any, target: Target) -> None:
     page = f"DVC go-live check: {target.site_name}, {target.host}, {title}"
     job = host.run("echo %s | lp -d %s -t %s", page, QUEUE, title)
     assert job.rc == 0, f"{QUEUE} on {target.host} refused a test page: {job.stderr.strip()}"
-    dirs = " ".join(shlex.quote(d) for d in expected.PDF_OUTPUT_DIRS)
+    # cups-pdf writes a user's pages to their home (root's, or the ssh check account's).
+    dirs = " ".join(shlex.quote(d) for d in expected.PDF_OUTPUT_DIRS) + ' "$HOME/PDF"'
     # Looks every 50 ms: a page takes ~0.15 s to come out, so a coarser step is mostly wait.
     wait = (
         f"for i in $(seq {expected.PRINT_WAIT_SECONDS * 20}); do "

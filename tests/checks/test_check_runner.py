@@ -6,6 +6,7 @@ one-stop desk, so most checks fail) — the plugin, the store and the runner are
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -70,6 +71,34 @@ def test_parallel_and_serial_runs_record_the_same_checks(tmp_path: Path) -> None
     assert outcomes[0] == outcomes[1]
 
 
+WORKER_LOG_PLUGIN = """
+import json, os
+def pytest_runtest_setup(item):
+    with open(os.environ["DVC_TEST_WORKER_LOG"], "a") as log:
+        log.write(json.dumps([item.nodeid, os.environ.get("PYTEST_XDIST_WORKER")]) + "\\n")
+"""
+
+
+def test_in_parallel_every_check_of_a_host_runs_on_one_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One worker per host keeps one connection per host; spread, every worker would open
+    # one to every host (as `--dist loadgroup` silently did under pytest 9.2).
+    (tmp_path / "worker_log_plugin.py").write_text(WORKER_LOG_PLUGIN)
+    log = tmp_path / "workers.jsonl"
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("DVC_TEST_WORKER_LOG", str(log))
+    store = Store(tmp_path / "results.sqlite")
+    run(_local(4), {}, store=store, workers="2", quiet=True, extra=["-p", "worker_log_plugin"])
+    workers: dict[str, set[str]] = {}
+    for line in log.read_text().splitlines():
+        nodeid, worker = json.loads(line)
+        workers.setdefault(nodeid.rsplit("[", 1)[1].rstrip("]"), set()).add(worker)
+    assert sorted(workers) == [f"term-{376 + i:05d}-1" for i in range(4)]
+    assert all(len(w) == 1 for w in workers.values()), workers
+    assert set().union(*workers.values()) == {"gw0", "gw1"}  # and both workers had hosts
+
+
 def test_a_run_stopped_early_keeps_its_results_and_stays_incomplete(tmp_path: Path) -> None:
     store = Store(tmp_path / "results.sqlite")
     summary = run(_local(2), {}, store=store, workers="0", quiet=True, extra=["--maxfail=1"])
@@ -129,4 +158,4 @@ def test_the_pytest_command_runs_serially_with_zero_workers(tmp_path: Path) -> N
     command = pytest_command(tmp_path / "t.json", tmp_path / "r.sqlite", 1, "0")
     assert "-n" not in command and command[:3] == [sys.executable, "-m", "pytest"]
     parallel = pytest_command(tmp_path / "t.json", tmp_path / "r.sqlite", 1, "4")
-    assert parallel[parallel.index("-n") + 1] == "4" and "loadgroup" in parallel
+    assert parallel[parallel.index("-n") + 1] == "4" and "loadscope" in parallel

@@ -8,6 +8,7 @@ import pytest
 
 import inventory
 from checks.selection import (
+    DATACENTER_ROLES,
     Options,
     datacenter_targets,
     read_targets,
@@ -75,6 +76,29 @@ def test_production_targets_are_reached_over_ssh_by_inventory_name(
         "term-016-1",
         False,
     )
+
+
+def test_a_labs_desks_over_ssh_are_its_containers_and_its_data_center_stays_on_docker(
+    inv: inventory.Inventory,
+) -> None:
+    sites = resolve_sites(inv, 1, districts=["016"])
+    options = Options(backend="ssh", stack="lab", ssh_config="/s/ssh config", lab=True)
+    [target] = terminal_targets(sites, 1, options)
+    assert (target.uri, target.expected_hostname, target.print_test) == (
+        "ssh://term-016-1?ssh_config=/s/ssh%20config",
+        "dvc-lab-term-016-1",
+        True,
+    )
+    assert {t.uri for t in datacenter_targets(1, options)} == {
+        f"docker://dvc-lab-{role}" for role in DATACENTER_ROLES
+    }
+
+
+def test_production_data_center_is_reached_like_its_desks(inv: inventory.Inventory) -> None:
+    options = Options(backend="ssh", ssh_config="/etc/dvc/ssh_config")
+    assert {t.uri for t in datacenter_targets(1, options)} == {
+        f"ssh://{role}?ssh_config=/etc/dvc/ssh_config" for role in DATACENTER_ROLES
+    }
 
 
 def test_the_ansible_backend_needs_an_inventory(inv: inventory.Inventory) -> None:

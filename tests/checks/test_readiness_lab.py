@@ -114,6 +114,36 @@ def test_every_sampled_site_is_ready_after_configuration(configured: ConfiguredL
         assert sites == wanted | {"datacenter"}
 
 
+def test_over_ssh_as_in_production_every_sampled_site_is_ready(configured: ConfiguredLab) -> None:
+    # The production backend for real: each desk's sshd, the check account Ansible made,
+    # the stack's own key; the data center is still reached through Docker.
+    code, summary = configured.check("--phase", "2", "--backend", "ssh")
+    assert _not_ready(summary) == {} and code == 0 and summary["complete"]
+    sites = {s["site_code"] for s in summary["sites"]}
+    assert sites == set(_communes(configured.lab)) | {"datacenter"}
+    checks = {s["site_code"]: s["passed"] for s in summary["sites"]}
+    _, over_docker = configured.check("--phase", "2", "--no-datacenter")
+    assert {s["site_code"]: s["passed"] for s in over_docker["sites"]} == {
+        site: passed for site, passed in checks.items() if site != "datacenter"
+    }
+
+
+def test_over_ssh_a_desk_that_refuses_the_key_says_so_until_configure_fixes_it(
+    configured: ConfiguredLab,
+) -> None:
+    site = _communes(configured.lab)[-1]
+    configured.run(site, "sh", "-c", ": > /home/dvc-check/.ssh/authorized_keys")
+    code, summary = configured.check("--phase", "2", "--backend", "ssh", "--unit", site)
+    assert code == 1 and list(_not_ready(summary)) == [site]
+    [verdict] = [s for s in summary["sites"] if s["site_code"] == site]
+    answers = next(m for m in verdict["messages"] if m.startswith("pc.answers "))
+    assert "Permission denied (publickey)" in answers and f"term-{site}-1" in answers
+    assert f"dvc-rollout configure --limit term-{site}-1" in answers
+    configured.configure(f"term-{site}-1")
+    code, summary = configured.check("--phase", "2", "--backend", "ssh", "--unit", site)
+    assert code == 0 and _not_ready(summary) == {}
+
+
 @pytest.fixture(scope="module")
 def faults(configured: ConfiguredLab) -> Iterator[dict[str, tuple[str, str]]]:
     """Break one thing at each of four commune sites; always undo at the end."""
@@ -176,7 +206,8 @@ def test_a_run_exports_as_junit_with_the_failures(
     configured: ConfiguredLab, faults: dict[str, tuple[str, str]]
 ) -> None:
     history = configured.cli("check", "history", "--db", str(configured.db), "--json")
-    faulty = next(r for r in json.loads(history.stdout) if r["failed"] or r["error"])
+    # The newest run with failures: the faults' (earlier ones may have failed otherwise).
+    faulty = next(r for r in reversed(json.loads(history.stdout)) if r["failed"] or r["error"])
     done = configured.cli(
         "check",
         "export",

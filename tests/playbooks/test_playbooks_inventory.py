@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import inventory
+from dvc_rollout.errors import UsageError
 from playbooks.inventory import DOCKER_CONNECTION, build
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,6 +42,51 @@ LAB_OUTPUTS = {
 @pytest.fixture(scope="module")
 def inv() -> inventory.Inventory:
     return inventory.load()
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Stack state (e.g. the lab's check key) goes to a temporary folder, not state/."""
+    monkeypatch.setenv("DVC_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("DVC_CHECK_SSH_PUBKEY", raising=False)
+    return tmp_path
+
+
+def test_a_lab_authorises_its_own_check_key_and_keeps_it(inv, state_dir):
+    keys = build(inv, "t", LAB_OUTPUTS)["all"]["vars"]["dvc_check_ssh_keys"]
+    public = (state_dir / "t" / "ssh" / "id_ed25519.pub").read_text().strip()
+    assert keys == [public] and public.startswith("ssh-ed25519 ")
+    assert (state_dir / "t" / "ssh" / "id_ed25519").stat().st_mode & 0o077 == 0
+    assert build(inv, "t", LAB_OUTPUTS)["all"]["vars"]["dvc_check_ssh_keys"] == keys
+
+
+def test_production_authorises_the_keys_it_is_given(inv, tmp_path, monkeypatch):
+    assert build(inv, "production", {})["all"]["vars"]["dvc_check_ssh_keys"] == []
+    keys = tmp_path / "check.pub"
+    keys.write_text("# the on-call laptop\nssh-ed25519 AAAAC3Nz oncall\n\nssh-rsa AAAAB3 ops\n")
+    monkeypatch.setenv("DVC_CHECK_SSH_PUBKEY", str(keys))
+    assert build(inv, "production", {})["all"]["vars"]["dvc_check_ssh_keys"] == [
+        "ssh-ed25519 AAAAC3Nz oncall",
+        "ssh-rsa AAAAB3 ops",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (None, "cannot read it"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----\n", "found 1 line(s) that are not"),
+        ("# nothing yet\n", "holds no public key"),
+    ],
+)
+def test_a_bad_check_key_file_is_named_with_what_to_do(inv, tmp_path, monkeypatch, content, said):
+    keys = tmp_path / "check.pub"
+    if content is not None:
+        keys.write_text(content)
+    monkeypatch.setenv("DVC_CHECK_SSH_PUBKEY", str(keys))
+    with pytest.raises(UsageError) as caught:
+        build(inv, "production", {})
+    assert f"DVC_CHECK_SSH_PUBKEY={keys}" in str(caught.value) and said in str(caught.value)
 
 
 def test_lab_hosts_are_reached_through_their_containers(inv):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Start the desk PC's services (CUPS, chrony pointed at NTP_SERVER) and wait; if either
-# ends, the container ends so its restart policy brings it back.
+# Start the desk PC's services (CUPS, chrony pointed at NTP_SERVER, sshd) and wait; if
+# any ends, the container ends so its restart policy brings it back. sshd lets no one in
+# until Ansible authorises a key (key logins only).
 set -euo pipefail
 
 chrony_conf=/etc/chrony/chrony.conf
@@ -15,8 +16,12 @@ fi
 
 # A restarted container keeps /run: a stale pid file would stop chronyd from starting.
 rm -f /run/chrony/chronyd.pid
+# This desk's own ssh host keys, made on its first start.
+ssh-keygen -A >/dev/null
+mkdir -p /run/sshd
 /usr/sbin/cupsd -f &
 chronyd -d -x -u _chrony -f "$chrony_conf" &
+/usr/sbin/sshd -D -e -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no &
 wait -n
 status=$?
 echo "dvc-terminal: a service exited with status $status; stopping" >&2
