@@ -86,11 +86,18 @@ def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
     """The targets the arguments name, with what the checks compare against."""
     if args.phase is None:
         raise UsageError("give --phase N (1: district sites, 2: commune sites)")
+    if args.ssh_config and args.backend != "ssh":
+        raise UsageError("--ssh-config is for --backend ssh: add it, or drop --ssh-config")
+    if args.ssh_config and not Path(args.ssh_config).is_file():
+        raise UsageError(
+            f"--ssh-config {args.ssh_config}: no such file; name the ssh_config that reaches "
+            "the desks (or leave it out to use ssh's own ~/.ssh/config)"
+        )
     inv = inventory.load(records=args.records) if args.records else inventory.load()
     sites = resolve_sites(inv, args.phase, args.district, args.unit)
     in_lab = args.backend == "docker" or (args.backend == "ssh" and lab.recorded(args.stack))
     env = lab.environment(args.stack) if in_lab else lab.LabEnvironment()
-    ssh_config = args.ssh_config
+    ssh_config = str(Path(args.ssh_config).resolve()) if args.ssh_config else ""
     if in_lab and args.backend == "ssh" and not ssh_config:
         ssh_config = str(
             sshconfig.write_lab_config(args.stack, sshconfig.desk_addresses(env.containers))
