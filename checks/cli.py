@@ -30,6 +30,8 @@ from dvc_rollout.errors import EnvironmentProblem, UsageError
 
 # The same variable the Ansible inventory reads, so checks expect the accounts it creates.
 RECORDS_ENV = "DVC_INVENTORY_RECORDS"
+# `--workers auto` over a network: workers per core (see `workers_for`).
+NETWORK_WORKERS_PER_CORE = 4
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,7 +62,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"records.yaml with the officials (default ${RECORDS_ENV} or the inventory's)",
     )
     parser.add_argument("--no-datacenter", action="store_true", help="check terminals only")
-    parser.add_argument("-n", "--workers", default="auto", help="parallel workers, 0 = serial")
+    parser.add_argument(
+        "-n",
+        "--workers",
+        default="auto",
+        help="parallel workers, 0 = serial (auto: one per core with Docker; over ssh or "
+        f"Ansible {NETWORK_WORKERS_PER_CORE} per core, as many as hosts at most)",
+    )
     parser.add_argument("--db", type=Path, help="results store (default state/results.sqlite)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(handler=_check)
@@ -136,15 +144,30 @@ def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
     return targets, selection
 
 
+def workers_for(requested: str, backend: str, hosts: int, cores: int | None) -> str:
+    """The worker count to run with: `auto` means what suits the backend.
+
+    Lab containers share the machine's cores, so one worker per core (xdist's own auto).
+    Desks over ssh or Ansible are a link away: each worker mostly waits on round trips,
+    so more workers than cores pay off (bench/readiness: best at 4 to 8 per core for
+    20-100 ms links); never more workers than hosts.
+    """
+    if requested != "auto" or backend == "docker":
+        return requested
+    return str(max(1, min(NETWORK_WORKERS_PER_CORE * (cores or 1), hosts)))
+
+
 def _check(args: argparse.Namespace) -> int:
     targets, selection = select(args)
     store = Store(args.db) if args.db else Store()
     sites = len({t.site_code for t in targets})
+    hosts = sum(t.kind == "terminal" for t in targets)
+    workers = workers_for(args.workers, args.backend, hosts, os.cpu_count())
     print(
-        f"checking {len(targets)} host(s) at {sites} site(s) with {args.workers} worker(s)",
+        f"checking {len(targets)} host(s) at {sites} site(s) with {workers} worker(s)",
         file=sys.stderr,
     )
-    summary = run(targets, selection, store=store, workers=args.workers, quiet=args.json)
+    summary = run(targets, selection, store=store, workers=workers, quiet=args.json)
     if args.json:
         print(json.dumps(_summary_json(summary), ensure_ascii=False, indent=2))
     else:
