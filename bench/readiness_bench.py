@@ -39,13 +39,11 @@ from typing import Any
 
 import inventory
 from bench.procstat import machine_busy_seconds
-from checks import expected, lab, sshconfig
+from checks import lab, sshconfig
 from checks.export import write
 from checks.results import Store
 from checks.runner import run
 from checks.selection import Backend, Options, Target, terminal_targets
-from checks.sshconfig import render
-from playbooks.stack import check_key
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -79,32 +77,34 @@ def wan_link(stack: str, rtt_ms: float) -> Iterator[str]:
     """An ssh_config reaching the stack's desks through a simulated WAN link (or directly
     at 0 ms); the relays stop when the block ends."""
     desks = sshconfig.desk_addresses(lab.environment(stack).containers)
-    with tempfile.TemporaryDirectory(prefix="dvc-wan-") as tmp:
-        config = Path(tmp) / "ssh_config"
-        if rtt_ms <= 0:
-            config.write_text(render(desks, check_key(stack), expected.CHECK_USER))
-            yield str(config)
-            return
-        specs = [f"{h}={a}:{p}" for h, (a, p) in desks.items()]
-        relay = subprocess.Popen(
-            [sys.executable, "-m", "bench.wan_link", "--rtt-ms", str(rtt_ms), *specs],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert relay.stdout is not None and relay.stdin is not None
-            ports = json.loads(relay.stdout.readline() or "{}")
-            if set(ports) != set(desks):
-                raise SystemExit(f"bench/wan_link did not start (exit {relay.poll()})")
-            relayed = {h: ("127.0.0.1", int(p)) for h, p in ports.items()}
-            config.write_text(render(relayed, check_key(stack), expected.CHECK_USER))
-            yield str(config)
-        finally:
-            if relay.stdin is not None:
-                relay.stdin.close()
-            relay.wait(timeout=10)
+    with tempfile.TemporaryDirectory(prefix="dvc-wan-") as tmp, contextlib.ExitStack() as link:
+        if rtt_ms > 0:
+            desks = link.enter_context(_relays(desks, rtt_ms))
+        yield str(sshconfig.write_lab_config(stack, desks, Path(tmp) / "ssh_config"))
+
+
+@contextlib.contextmanager
+def _relays(
+    desks: dict[str, tuple[str, int]], rtt_ms: float
+) -> Iterator[dict[str, tuple[str, int]]]:
+    """bench/wan_link in a child process; each desk's address on 127.0.0.1 through it."""
+    specs = [f"{h}={a}:{p}" for h, (a, p) in desks.items()]
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "bench.wan_link", "--rtt-ms", str(rtt_ms), *specs],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert relay.stdout is not None and relay.stdin is not None
+    try:
+        ports = json.loads(relay.stdout.readline() or "{}")
+        if set(ports) != set(desks):
+            raise SystemExit(f"bench/wan_link did not start (exit {relay.poll()})")
+        yield {h: ("127.0.0.1", int(p)) for h, p in ports.items()}
+    finally:
+        relay.stdin.close()
+        relay.wait(timeout=10)
 
 
 def idle_load(seconds: float = 10.0) -> float:
@@ -114,9 +114,7 @@ def idle_load(seconds: float = 10.0) -> float:
     return (machine_busy_seconds() - before) / seconds
 
 
-def measure(
-    targets: list[Target], workers: str, store: Store, idle: float, ssh_config: str = ""
-) -> dict[str, Any]:
+def measure(targets: list[Target], workers: str, store: Store, idle: float) -> dict[str, Any]:
     """One check run over every target, as `dvc-rollout check` makes it."""
     sites = len({t.site_code for t in targets})
     load_before = os.getloadavg()[0]
@@ -164,10 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         ssh_config = ""
         if args.backend == "ssh":
             ssh_config = stack.enter_context(wan_link(args.stack, args.rtt_ms))
-        return bench(args, lab_targets(args.stack, args.backend, ssh_config), ssh_config)
+        return bench(args, lab_targets(args.stack, args.backend, ssh_config))
 
 
-def bench(args: argparse.Namespace, targets: list[Target], ssh_config: str) -> int:
+def bench(args: argparse.Namespace, targets: list[Target]) -> int:
     sites = len({t.site_code for t in targets})
     if sites < args.min_sites:
         print(
@@ -186,7 +184,7 @@ def bench(args: argparse.Namespace, targets: list[Target], ssh_config: str) -> i
         store = Store(Path(tmp) / "results.sqlite")
         for _ in range(args.repeat):
             for workers in counts:
-                row = measure(targets, workers, store, idle, ssh_config)
+                row = measure(targets, workers, store, idle)
                 runs[workers].append(row)
                 print(
                     f"-n {row['workers']:<5} {row['sites']} sites, {row['checks']} checks in "

@@ -64,11 +64,14 @@ def desk_addresses(containers: Mapping[str, str]) -> dict[str, tuple[str, int]]:
     return found
 
 
-def write_lab_config(stack: str, addresses: Mapping[str, tuple[str, int]]) -> Path:
-    """Write the stack's ssh_config (state/<stack>/ssh/config) and return its path."""
+def write_lab_config(
+    stack: str, addresses: Mapping[str, tuple[str, int]], path: Path | None = None
+) -> Path:
+    """Write the stack's ssh_config (to `path`, by default state/<stack>/ssh/config) and
+    return where."""
     from playbooks.stack import check_key, stack_dir
 
-    path = stack_dir(stack) / CONFIG_FILE
+    path = path or stack_dir(stack) / CONFIG_FILE
     text = render(addresses, check_key(stack), expected.CHECK_USER)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")

@@ -108,7 +108,8 @@ class SshShellBackend(SshBackend):  # type: ignore[misc]
             return super().run(command, *args, **kwargs)
         cmd = self.get_command(command, *args)
         try:
-            rc, stdout, stderr = _SHELLS.run(self.argv(), lambda: SshShell(self.argv()), cmd)
+            argv = self.argv()
+            rc, stdout, stderr = _SHELLS.run(argv, lambda: SshShell(argv), cmd)
         except ShellLost as lost:
             failed = self.result(255, self.encode(cmd), b"", f"{self.host.name}: {lost}")
             raise RuntimeError(failed) from None

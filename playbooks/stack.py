@@ -105,7 +105,7 @@ def check_key(stack: str) -> Path:
             raise EnvironmentProblem(
                 f"ssh-keygen could not make {path}: {exc.stderr.strip()}"
             ) from None
-        os.replace(made.with_name(made.name + ".pub"), path.with_name(path.name + ".pub"))
+        os.replace(made.with_suffix(".pub"), path.with_suffix(".pub"))
         os.replace(made, path)
     return path
 
@@ -117,8 +117,7 @@ def check_public_keys(stack: str, lab: bool) -> list[str]:
     or none (the account then has no ssh access).
     """
     if lab:
-        pub = check_key(stack).with_name(Path(CHECK_KEY_FILE).name + ".pub")
-        return [pub.read_text(encoding="utf-8").strip()]
+        return [check_key(stack).with_suffix(".pub").read_text(encoding="utf-8").strip()]
     named = os.environ.get(CHECK_PUBKEY_ENV)
     if not named:
         return []

@@ -27,7 +27,7 @@ def desk(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     removed after), so this module needs no Ansible run."""
     host, container = sorted(lab.terminals.items())[0]
     key = check_key(lab.stack)
-    public = key.with_name(key.name + ".pub").read_text().strip()
+    public = key.with_suffix(".pub").read_text().strip()
     authorise = f"mkdir -p -m 700 /root/.ssh && echo '{public}' >> /root/.ssh/authorized_keys"
     assert lab.exec(container, ["sh", "-c", authorise]).exit_code == 0
     config = tmp_path_factory.mktemp("ssh") / "config"
