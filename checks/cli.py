@@ -16,13 +16,14 @@ from typing import Any
 
 import inventory
 from checks import export, lab, sshconfig
-from checks.results import Store
+from checks.results import Estate, Store, StoreError, default_path
 from checks.runner import RunSummary, run
 from checks.selection import (
     BACKENDS,
     Options,
     Target,
     datacenter_targets,
+    estate,
     resolve_sites,
     terminal_targets,
 )
@@ -89,8 +90,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     hist.add_argument("--json", action="store_true")
     hist.set_defaults(handler=_history)
 
+    ver = sub.add_parser(
+        "verify",
+        help="recompute the results store's seal chain (exit 0 intact, 1 broken, 2 unreadable)",
+        description="Recompute every run's and approval's seal from the rows as they are now "
+        "and walk the chain: a result changed, added or removed after its run was sealed "
+        "breaks it. Exit 0 when intact, 1 when broken (the first broken run is named), "
+        "2 when the store is missing or unreadable.",
+    )
+    ver.add_argument("--db", type=Path, help="results store (default state/results.sqlite)")
+    ver.add_argument("--json", action="store_true", help="print what was found as JSON")
+    ver.set_defaults(handler=_verify)
 
-def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
+
+def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any], Estate]:
     """The targets the arguments name, with what the checks compare against."""
     if args.phase is None:
         raise UsageError("give --phase N (1: district sites, 2: commune sites)")
@@ -141,7 +154,7 @@ def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
         "ssh_config": ssh_config if args.backend == "ssh" else "",
         "sites": sorted({t.site_code for t in targets}),
     }
-    return targets, selection
+    return targets, selection, estate(options, targets)
 
 
 def workers_for(requested: str, backend: str, hosts: int, cores: int | None) -> str:
@@ -158,7 +171,7 @@ def workers_for(requested: str, backend: str, hosts: int, cores: int | None) -> 
 
 
 def _check(args: argparse.Namespace) -> int:
-    targets, selection = select(args)
+    targets, selection, checked = select(args)
     store = Store(args.db) if args.db else Store()
     sites = len({t.site_code for t in targets})
     hosts = sum(t.kind == "terminal" for t in targets)
@@ -167,7 +180,7 @@ def _check(args: argparse.Namespace) -> int:
         f"checking {len(targets)} host(s) at {sites} site(s) with {workers} worker(s)",
         file=sys.stderr,
     )
-    summary = run(targets, selection, store=store, workers=workers, quiet=args.json)
+    summary = run(targets, selection, store=store, workers=workers, quiet=args.json, estate=checked)
     if args.json:
         print(json.dumps(_summary_json(summary), ensure_ascii=False, indent=2))
     else:
@@ -225,6 +238,33 @@ def _export(args: argparse.Namespace) -> int:
         path = export.export(store.results(found.run_id), found, args.format, args.output_dir)
     print(path)
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    path = args.db if args.db else default_path()
+    try:
+        found = Store(path, read_only=True).verify()
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    **asdict(found),
+                    "intact": found.intact,
+                    "breaks": [
+                        {"seq": b.seq, "run_id": b.run_id, "reason": b.reason} for b in found.breaks
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        print(found.summary())
+        for problem in found.breaks:
+            print(f"  {problem}")
+    return 0 if found.intact else 1
 
 
 def _history(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from checks.checkset import check_id
 from checks.results import Result, Store, now
 from checks.selection import Target, read_targets
 
@@ -26,13 +27,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--dvc-targets", help="JSON file of check targets (written by `check`)")
     group.addoption("--dvc-db", help="results store (default: $DVC_STATE_DIR/results.sqlite)")
     group.addoption("--dvc-run", type=int, help="run id opened by `dvc-rollout check`")
-
-
-def check_id(nodeid: str) -> str:
-    """`checks/terminal/test_printer.py::test_queue_enabled[h]` -> `printer.queue_enabled`."""
-    path, _, name = nodeid.partition("::")
-    module = Path(path).stem.removeprefix("test_")
-    return f"{module}.{name.split('[', 1)[0].removeprefix('test_')}"
 
 
 def outcome_and_message(report: pytest.TestReport) -> tuple[str, str]:
@@ -64,6 +58,9 @@ class Recorder:
         self.run_id: int = run if run else self.store.start_run({"targets": sorted(targets)})
         self.targets = targets
         self.expected: Counter[str] = Counter()
+        # Target id -> the check ids collected for it: recorded with the run, so a
+        # sign-off can tell a run of the full check set from a narrowed one.
+        self.collected: defaultdict[str, set[str]] = defaultdict(set)
         self.collected_by: set[str] = set()
         self.done: Counter[str] = Counter()
         self.bad: defaultdict[str, list[str]] = defaultdict(list)
@@ -80,6 +77,7 @@ class Recorder:
             if "[" in nodeid:
                 param = nodeid.rsplit("[", 1)[1].split("]", 1)[0]  # drop xdist's `@group`
                 self.expected[param] += 1
+                self.collected[param].add(check_id(nodeid))
 
     def record(self, report: pytest.TestReport, outcome: str, message: str) -> None:
         key = dict(report.user_properties).get(TARGET_PROPERTY)
@@ -205,7 +203,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     interrupted = exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
     if not interrupted and _RECORDER.complete():
-        _RECORDER.store.finish_run(_RECORDER.run_id)
+        _RECORDER.store.finish_run(_RECORDER.run_id, _RECORDER.collected)
     session.config.stash[RUN_ID] = _RECORDER.run_id
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checks.results import Result, Store
+from checks.results import Estate, Result, Store
 from checks.selection import Target, write_targets
 
 CHECKS_DIR = Path(__file__).resolve().parent
@@ -112,9 +112,14 @@ def run(
     workers: str = "auto",
     quiet: bool = False,
     extra: Sequence[str] = (),
+    estate: Estate | None = None,
 ) -> RunSummary:
-    """Check every target once; results land in the store whatever happens to the child."""
-    run_id = store.start_run({**selection, "workers": workers, "hosts": len(targets)})
+    """Check every target once; results land in the store whatever happens to the child.
+
+    The run records `estate`, the estate its hosts belong to; without one its results are
+    evidence for no sign-off.
+    """
+    run_id = store.start_run({**selection, "workers": workers, "hosts": len(targets)}, estate)
     targets_file = store.path.parent / "check-targets" / f"run-{run_id}.json"
     write_targets(targets, targets_file)
     command = pytest_command(targets_file, store.path, run_id, workers, extra)

@@ -9,12 +9,14 @@ plus the testinfra host spec that is the only thing that differs between the lab
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from checks.results import Estate
 from dvc_rollout.errors import UsageError
 from inventory.store import Inventory, Site
 
@@ -80,6 +82,32 @@ class Options:
     def in_lab(self) -> bool:
         """The hosts are a lab stack's containers: Docker's always are, ssh's when asked."""
         return self.lab or self.backend == "docker"
+
+
+def estate_kind(stack: str, in_lab: bool) -> str:
+    """The kind of estate a stack is: `lab`, `staging` or `production`, decided here only.
+
+    A lab's hosts are its containers. Any other stack is real hosts: `staging` when it
+    is named so, else `production` (issue 16's typed stack outputs will carry the kind).
+    """
+    if in_lab:
+        return "lab"
+    return "staging" if stack == "staging" or stack.startswith("staging-") else "production"
+
+
+def estate(options: Options, targets: Sequence[Target]) -> Estate:
+    """The estate a run of `targets` checks, and where: recorded with every run."""
+    return Estate(
+        stack=options.stack,
+        kind=estate_kind(options.stack, options.in_lab),
+        where={
+            "backend": options.backend,
+            "ssh_config": options.ssh_config,
+            "ansible_inventory": options.ansible_inventory,
+            "docker_host": os.environ.get("DOCKER_HOST", ""),
+            "hosts": {t.id: t.uri for t in targets},
+        },
+    )
 
 
 def resolve_sites(
