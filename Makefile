@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: venv lint test lab lab-down engine images bench clean
+.PHONY: venv lint check test lab lab-down engine images bench clean
 
 venv: $(STAMP)
 
@@ -23,6 +23,14 @@ lint: venv
 
 engine:
 	bash infra/engine.sh ensure
+
+# The inner loop (<= 2 min on 2 cores): lint, types and every test that needs no Docker,
+# spread over the cores. DOCKER_HOST points nowhere, so a test that reaches the engine
+# without being marked `docker` (tests/conftest.py) fails here instead of slipping in.
+CHECK_WORKERS ?= auto
+check: lint
+	DOCKER_HOST=unix:///nonexistent/make-check-uses-no-docker.sock \
+	  $(BIN)/pytest -q -m "not docker" -n $(CHECK_WORKERS) $(PYTEST_ARGS)
 
 test: venv lint
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -14,8 +14,12 @@ import yaml
 from inventory.errors import Problem
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A SafeLoader that records duplicate mapping keys instead of overwriting them."""
+class _StrictLoader(yaml.CSafeLoader):
+    """A safe loader that records duplicate mapping keys instead of overwriting them.
+
+    Built on libyaml's parser (PyYAML's wheels ship it): the pure-Python parser took
+    0.3 s for the shipped inventory, and the inventory is read by every command.
+    """
 
     duplicates: list[tuple[str, int]]
 

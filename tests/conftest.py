@@ -10,6 +10,23 @@ import pytest
 
 from infra.lab.handle import LabHandle
 
+#: Fixtures that reach the Docker engine (tests/infra/conftest.py): a test using one needs Docker.
+DOCKER_FIXTURES = frozenset({"docker_client", "images_built", "images_net", "kit"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `docker` every test that needs the engine, so `make check` can leave them out.
+
+    A `lab` test needs Docker by definition; so does any test using a fixture of
+    DOCKER_FIXTURES. `make check` runs `-m "not docker"` with DOCKER_HOST pointing
+    nowhere, so a test that reaches the engine some other way fails there instead of
+    being selected quietly.
+    """
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("lab") or uses & DOCKER_FIXTURES:
+            item.add_marker(pytest.mark.docker)
+
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[LabHandle]:
