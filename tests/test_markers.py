@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _collected(marker: str, *files: str) -> set[str]:
+    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", marker, *files]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
-        + ["-p", "no:xdist", "-m", marker, *files],
+        [*command, "-p", "no:cacheprovider", "-p", "no:xdist"],
         cwd=ROOT,
         capture_output=True,
         text=True,
