@@ -27,6 +27,7 @@ from checks.selection import (
     resolve_sites,
     terminal_targets,
 )
+from dvc_rollout import argtypes
 from dvc_rollout.errors import EnvironmentProblem, UsageError
 
 # The same variable the Ansible inventory reads, so checks expect the accounts it creates.
@@ -42,23 +43,47 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Check every selected site's terminals (and the data center) with "
         "testinfra; results are appended to the store; exit 1 if any site is not ready.",
     )
-    parser.add_argument("--phase", type=int, help="plan phase whose sites to check (1 or 2)")
-    parser.add_argument("--district", action="append", default=[], help="district code or name")
-    parser.add_argument("--unit", action="append", default=[], help="unit (site) code or name")
-    parser.add_argument("--stack", default="lab", help="stack whose lab to check (default lab)")
+    parser.add_argument(
+        "--phase", type=argtypes.phase, help="plan phase whose sites to check (1 or 2)"
+    )
+    parser.add_argument(
+        "--district",
+        action="append",
+        default=[],
+        type=argtypes.text(),
+        help="district code or name",
+    )
+    parser.add_argument(
+        "--unit", action="append", default=[], type=argtypes.text(), help="unit (site) code or name"
+    )
+    parser.add_argument(
+        "--stack",
+        type=argtypes.stack_name,
+        default="lab",
+        help="stack whose lab to check (default lab)",
+    )
     parser.add_argument(
         "--backend", choices=BACKENDS, default="docker", help="how hosts are reached"
     )
-    parser.add_argument("--ansible-inventory", default="", help="inventory for --backend ansible")
+    parser.add_argument(
+        "--ansible-inventory",
+        type=argtypes.existing_path,
+        help="inventory for --backend ansible",
+    )
     parser.add_argument(
         "--ssh-config",
-        default="",
+        type=argtypes.existing_file,
         help="ssh_config for --backend ssh (default: ssh's own; a lab stack's is written)",
     )
-    parser.add_argument("--portal-url", default="", help="the portal the desks must open")
-    parser.add_argument("--ntp-server", default="", help="the time server the desks must use")
+    parser.add_argument("--portal-url", type=argtypes.url, help="the portal the desks must open")
+    parser.add_argument(
+        "--ntp-server",
+        type=argtypes.text(253),
+        help="the time server the desks must use",
+    )
     parser.add_argument(
         "--records",
+        type=argtypes.existing_file,
         default=os.environ.get(RECORDS_ENV) or None,
         help=f"records.yaml with the officials (default ${RECORDS_ENV} or the inventory's)",
     )
@@ -66,27 +91,40 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "-n",
         "--workers",
+        type=argtypes.workers,
         default="auto",
         help="parallel workers, 0 = serial (auto: one per core with Docker; over ssh or "
         f"Ansible {NETWORK_WORKERS_PER_CORE} per core, as many as hosts at most)",
     )
-    parser.add_argument("--db", type=Path, help="results store (default state/results.sqlite)")
+    parser.add_argument(
+        "--db",
+        type=argtypes.new_file,
+        help="results store, in a folder that exists (default state/results.sqlite)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(handler=_check)
     sub = parser.add_subparsers(dest="check_command", metavar="SUBCOMMAND")
 
     exp = sub.add_parser("export", help="write a run's results as JSON or JUnit XML")
     which = exp.add_mutually_exclusive_group()
-    which.add_argument("--run", type=int, help="run id (default: the latest run)")
+    which.add_argument(
+        "--run",
+        type=argtypes.integer(1, 999_999_999, "a run id"),
+        help="run id (default: the latest run)",
+    )
     which.add_argument("--latest", action="store_true", help="the newest result per site/check")
     exp.add_argument("--format", choices=export.FORMATS, default="json")
-    exp.add_argument("--output-dir", type=Path, default=export.REPORTS_DIR)
-    exp.add_argument("--db", type=Path, help="results store (default state/results.sqlite)")
+    exp.add_argument("--output-dir", type=argtypes.path, default=export.REPORTS_DIR)
+    exp.add_argument(
+        "--db", type=argtypes.sqlite_store, help="results store (default state/results.sqlite)"
+    )
     exp.set_defaults(handler=_export)
 
     hist = sub.add_parser("history", help="list check runs, or one site's outcomes per run")
-    hist.add_argument("--site", help="site (unit) code or name")
-    hist.add_argument("--db", type=Path, help="results store (default state/results.sqlite)")
+    hist.add_argument("--site", type=argtypes.text(), help="site (unit) code or name")
+    hist.add_argument(
+        "--db", type=argtypes.sqlite_store, help="results store (default state/results.sqlite)"
+    )
     hist.add_argument("--json", action="store_true")
     hist.set_defaults(handler=_history)
 
@@ -98,7 +136,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "breaks it. Exit 0 when intact, 1 when broken (the first broken run is named), "
         "2 when the store is missing or unreadable.",
     )
-    ver.add_argument("--db", type=Path, help="results store (default state/results.sqlite)")
+    ver.add_argument(
+        "--db", type=argtypes.sqlite_store, help="results store (default state/results.sqlite)"
+    )
     ver.add_argument("--json", action="store_true", help="print what was found as JSON")
     ver.set_defaults(handler=_verify)
 
@@ -109,11 +149,6 @@ def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any], Esta
         raise UsageError("give --phase N (1: district sites, 2: commune sites)")
     if args.ssh_config and args.backend != "ssh":
         raise UsageError("--ssh-config is for --backend ssh: add it, or drop --ssh-config")
-    if args.ssh_config and not Path(args.ssh_config).is_file():
-        raise UsageError(
-            f"--ssh-config {args.ssh_config}: no such file; name the ssh_config that reaches "
-            "the desks (or leave it out to use ssh's own ~/.ssh/config)"
-        )
     inv = inventory.load(records=args.records) if args.records else inventory.load()
     sites = resolve_sites(inv, args.phase, args.district, args.unit)
     in_lab = args.backend == "docker" or (args.backend == "ssh" and lab.recorded(args.stack))
@@ -129,7 +164,7 @@ def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any], Esta
         portal_url=args.portal_url or env.portal_url,
         ntp_server=args.ntp_server or env.ntp_server,
         go_live=inv.phase(args.phase).go_live.isoformat(),
-        ansible_inventory=args.ansible_inventory,
+        ansible_inventory=str(args.ansible_inventory or ""),
         datacenter_facts=env.datacenter_facts,
         lab_hosts=env.terminals,
         ssh_config=ssh_config,
@@ -224,8 +259,16 @@ def _summary_json(summary: RunSummary) -> dict[str, Any]:
     }
 
 
+def _existing_store(given: Path | None) -> Store:
+    """The results store a read-only command reads, opened read-only: never created."""
+    try:
+        return Store(given if given is not None else default_path(), read_only=True)
+    except StoreError as exc:
+        raise UsageError(f"{exc}, or name one with --db") from None
+
+
 def _export(args: argparse.Namespace) -> int:
-    store = Store(args.db) if args.db else Store()
+    store = _existing_store(args.db)
     if args.latest:
         path = export.export(store.latest(), None, args.format, args.output_dir)
     else:
@@ -268,7 +311,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    store = Store(args.db) if args.db else Store()
+    store = _existing_store(args.db)
     site = args.site
     if site is not None and not site.isdigit() and site != "datacenter":
         site = inventory.load().find(site, kind=None).code

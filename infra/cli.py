@@ -8,20 +8,15 @@ import os
 import sys
 from typing import Any
 
-from dvc_rollout.errors import UsageError
+from dvc_rollout import argtypes
 
 STACK_ENV = "DVC_LAB_STACK"
+# A district has at most a few dozen communes; more desks than that is a typo.
+UNITS_PER_DISTRICT_MAX = 64
 
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
-
-
-def _stack(args: argparse.Namespace) -> str:
-    stack = str(args.stack)
-    if not stack or not all(c.isalnum() or c in "-_" for c in stack):
-        raise UsageError(f"stack name {stack!r}: use letters, digits, '-' or '_'")
-    return stack
 
 
 def _print_endpoints(outputs: dict[str, Any]) -> None:
@@ -62,7 +57,7 @@ def _sample(args: argparse.Namespace) -> Any:
 def _up(args: argparse.Namespace) -> int:
     from infra.lab import lifecycle
 
-    outputs = lifecycle.up(_stack(args), _sample(args), timeout=args.timeout, progress=_say)
+    outputs = lifecycle.up(args.stack, _sample(args), timeout=args.timeout, progress=_say)
     public = {k: v for k, v in outputs.items() if k != "credentials"}
     if args.json:
         print(json.dumps(public, indent=2, ensure_ascii=False))
@@ -75,7 +70,7 @@ def _up(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from infra.lab import lifecycle
 
-    report = lifecycle.status(_stack(args))
+    report = lifecycle.status(args.stack)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0 if report["healthy"] else 1
@@ -92,7 +87,7 @@ def _status(args: argparse.Namespace) -> int:
 def _down(args: argparse.Namespace) -> int:
     from infra.lab import lifecycle
 
-    removed = lifecycle.down(_stack(args), progress=_say)
+    removed = lifecycle.down(args.stack, progress=_say)
     summary = {
         "containers": len(removed.containers),
         "networks": len(removed.networks),
@@ -120,13 +115,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--stack",
+            type=argtypes.stack_name,
             default=os.environ.get(STACK_ENV, "lab"),
             help=f"stack name (default: ${STACK_ENV} or 'lab'); names every resource dvc-<stack>-*",
         )
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
     build = sub.add_parser("build", help="build the lab's images that are missing")
-    build.add_argument("names", nargs="*", help="images to build (default: all)")
+    build.add_argument(
+        "names", nargs="*", type=argtypes.text(40), help="images to build (default: all)"
+    )
     build.add_argument("--json", action="store_true", help="print name -> tag as JSON")
     build.set_defaults(handler=_build)
 
@@ -134,15 +132,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     common(up)
     up.add_argument(
         "--sample",
+        type=argtypes.text(),
         help="districts in the lab, comma-separated codes or names (default: the stack file's)",
     )
     up.add_argument(
         "--units-per-district",
-        type=int,
-        help="commune desks simulated per sampled district (default: the stack file's)",
+        type=argtypes.integer(1, UNITS_PER_DISTRICT_MAX, "a number of desks"),
+        help="commune desks simulated per sampled district, 1 to "
+        f"{UNITS_PER_DISTRICT_MAX} (default: the stack file's)",
     )
     up.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds to wait for health (default 300)"
+        "--timeout",
+        type=argtypes.seconds(0, 3600),
+        default=300.0,
+        help="seconds to wait for health, up to 3600 (default 300)",
     )
     up.set_defaults(handler=_up)
 

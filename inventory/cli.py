@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from dvc_rollout import argtypes
 from inventory import ansible
 from inventory.errors import InventoryError
 from inventory.loader import default_dir, load
@@ -26,8 +26,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     validate = commands.add_parser(
         "validate", help="check every inventory file; list every problem at once"
     )
-    validate.add_argument("directory", nargs="?", type=Path, help="inventory folder")
-    validate.add_argument("--records", type=Path, help="a records.yaml to use instead")
+    validate.add_argument(
+        "directory", nargs="?", type=argtypes.existing_dir, help="inventory folder"
+    )
+    validate.add_argument(
+        "--records", type=argtypes.existing_file, help="a records.yaml to use instead"
+    )
     _json_flag(validate)
     validate.set_defaults(handler=_validate)
 
@@ -42,13 +46,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "and either tone-mark placement works ('Ứng Hòa', 'Ứng Hoà').",
     )
     show.add_argument("kind", choices=["district", "unit", "service"])
-    show.add_argument("query", help="official code or name")
+    show.add_argument("query", type=argtypes.text(), help="official code or name")
     _common(show)
     show.set_defaults(handler=_show)
 
     export = commands.add_parser("export", help="export the inventory for other tools")
     export.add_argument("format", choices=["ansible"], help="ansible: a dynamic-inventory JSON")
-    export.add_argument("--phase", type=int, help="only sites in this phase")
+    export.add_argument("--phase", type=argtypes.phase, help="only sites in this phase")
     export.add_argument("--list", action="store_true", help="accepted for Ansible compatibility")
     _common(export, json_flag=False)
     export.set_defaults(handler=_export)
@@ -61,7 +65,7 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 def _common(parser: argparse.ArgumentParser, json_flag: bool = True) -> None:
     parser.add_argument(
         "--inventory",
-        type=Path,
+        type=argtypes.existing_dir,
         metavar="DIR",
         help="inventory folder (default: $DVC_INVENTORY or the shipped data)",
     )

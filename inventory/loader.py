@@ -8,6 +8,7 @@ uniqueness, the plan's own figures). Either way the user sees all problems toget
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,9 +47,13 @@ def load(directory: Path | str | None = None, records: Path | str | None = None)
         path = Path(records) if name == "records.yaml" and records is not None else root / name
         data, found = read_yaml(path)
         problems.extend(found)
-        if data is None:
+        if found and data is None:
             continue
-        problems.extend(_nfc_problems(path.name, data))
+        shape = _shape_problem(name, path.name, data, schema)
+        if shape is not None:
+            problems.append(shape)
+            continue
+        problems.extend(_text_problems(path.name, data))
         try:
             parsed[name] = schema.model_validate(data)
         except ValidationError as exc:
@@ -98,7 +103,46 @@ def _schema_problems(file: str, exc: ValidationError) -> Iterator[Problem]:
         yield Problem(file, render_path(loc), message)
 
 
-def _nfc_problems(file: str, data: Any, loc: tuple[int | str, ...] = ()) -> Iterator[Problem]:
+def _shape_problem(name: str, file: str, data: Any, schema: type[BaseModel]) -> Problem | None:
+    """An empty file, or one that is not a mapping holding the file's keys, means nothing.
+
+    A file emptied by mistake must not pass as "0 services" or "no on-call routes": the
+    user is told what the file must hold, and how to say "none yet" where that is allowed.
+    """
+    must = model.MUST_HOLD[name]
+    if data is None:
+        return Problem(file, "", f"is empty: {must}")
+    if not isinstance(data, dict):
+        return Problem(file, "", f"holds a {_kind(data)}, not a mapping of keys: {must}")
+    if not set(data) & set(schema.model_fields):
+        return Problem(file, "", f"holds none of its keys: {must}")
+    return None
+
+
+def _kind(data: Any) -> str:
+    return {list: "list", str: "text", int: "number", float: "number", bool: "true/false"}.get(
+        type(data), type(data).__name__
+    )
+
+
+def _control_character(text: str) -> str | None:
+    """The first character that would break a line or a config file, as U+XXXX."""
+    for c in text:
+        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in _ALLOWED_FORMAT:
+            return f"U+{ord(c):04X}"
+    return None
+
+
+# Format characters Vietnamese text may really hold (none today; kept explicit).
+_ALLOWED_FORMAT: frozenset[str] = frozenset()
+
+
+def _text_problems(file: str, data: Any, loc: tuple[int | str, ...] = ()) -> Iterator[Problem]:
+    """Every text is NFC (one form to compare) and one line without control characters.
+
+    Inventory text ends up in config files, shortcuts, accounts and reports; a line break
+    or an escape character inside a name would start a new line or key there.
+    """
     if isinstance(data, str):
         if not is_nfc(data):
             yield Problem(
@@ -106,12 +150,20 @@ def _nfc_problems(file: str, data: Any, loc: tuple[int | str, ...] = ()) -> Iter
                 render_path(loc),
                 f"text {data!r} is not NFC-normalised: re-type it or normalise the file to NFC",
             )
+        bad = _control_character(data)
+        if bad is not None:
+            yield Problem(
+                file,
+                render_path(loc),
+                f"text {data!r} holds the control character {bad} (a line break, tab or "
+                "invisible character): write it on one line without it",
+            )
     elif isinstance(data, dict):
         for key, value in data.items():
-            yield from _nfc_problems(file, value, (*loc, str(key)))
+            yield from _text_problems(file, value, (*loc, str(key)))
     elif isinstance(data, list):
         for index, value in enumerate(data):
-            yield from _nfc_problems(file, value, (*loc, index))
+            yield from _text_problems(file, value, (*loc, index))
 
 
 # -- stage two: what the files say about each other ------------------------------------
@@ -418,7 +470,10 @@ def _check_oncall(inv: Inventory) -> list[Problem]:
                     f"unknown district {c.district!r}: expected a code from units.yaml",
                 )
             )
-    for code in sorted(set(inv.districts) - {c.district for c in f.contacts}):
+    # `contacts: []` says every contact is still to be filled (alerts then go to the
+    # default receiver, said per district); a list that leaves districts out is a mistake.
+    missing = sorted(set(inv.districts) - {c.district for c in f.contacts}) if f.contacts else []
+    for code in missing:
         out.append(
             Problem(
                 "oncall.yaml",

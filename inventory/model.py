@@ -23,6 +23,8 @@ ServiceCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,39}$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Count = Annotated[int, Field(ge=0, le=1000)]
 Username = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_.-]{0,31}$")]
+# A person's name as the terminal's account database keeps it: no ':' (its field separator).
+FullName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^:]+$")]
 
 
 class _Strict(BaseModel):
@@ -155,7 +157,7 @@ class SitesFile(_Strict):
 class Account(_Strict):
     unit: SiteCode
     username: Username
-    full_name: Name
+    full_name: FullName
     role: Literal["official", "leader", "helpdesk"] = "official"
 
 
@@ -193,6 +195,18 @@ class Contact(_Strict):
 class OncallFile(_Strict):
     contacts: list[Contact]
 
+
+# What each file must hold, said when a file is empty or holds something else.
+MUST_HOLD: dict[str, str] = {
+    "units.yaml": "it must hold `source:`, `province:`, `districts:` and `units:`",
+    "services.yaml": "it must hold `groups:` and `services:`",
+    "plan.yaml": "it must hold `plan:` and `phases:`",
+    "sites.yaml": "it must hold `sites:`, one entry per unit in scope (`defaults:` is optional)",
+    "records.yaml": "it must hold `accounts:`, `training:` and `helpdesk:`; while nothing is "
+    "recorded yet write each as an empty list (`accounts: []`)",
+    "oncall.yaml": "it must hold `contacts:`, one per district; while they are to be filled "
+    "write `contacts: []`",
+}
 
 FILE_MODELS: dict[str, type[_Strict]] = {
     "units.yaml": UnitsFile,

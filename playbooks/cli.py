@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from dvc_rollout import argtypes
 from playbooks import runner
 from playbooks import stack as stackfiles
 
@@ -54,11 +55,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--stack",
+        type=argtypes.stack_name,
         default=stackfiles.DEFAULT_STACK,
         help="stack whose recorded outputs list the hosts (default: lab)",
     )
     parser.add_argument(
-        "--limit", metavar="GROUP", help="only these hosts/groups (Ansible --limit pattern)"
+        "--limit",
+        metavar="GROUP",
+        type=argtypes.text(),
+        help="only these hosts/groups (Ansible --limit pattern)",
     )
     parser.add_argument("--check", action="store_true", help="dry run: change nothing")
     parser.add_argument("--diff", action="store_true", help="show file changes")

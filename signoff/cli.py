@@ -6,32 +6,36 @@ import argparse
 import json
 import os
 import sys
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dvc_rollout import argtypes
 from dvc_rollout.errors import UsageError
 from signoff.criteria import Thresholds
 from signoff.evidence import Window
 
-HANOI = timezone(timedelta(hours=7), "ICT")
+HANOI = argtypes.HANOI
 DEFAULT_PROMETHEUS = "http://127.0.0.1:9090"
 DEFAULT_ALERTMANAGER = "http://127.0.0.1:9093"
 PROMETHEUS_ENV = "DVC_PROMETHEUS_URL"
 ALERTMANAGER_ENV = "DVC_ALERTMANAGER_URL"
 RECORDS_ENV = "DVC_INVENTORY_RECORDS"
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Evidence windows and the oldest readiness result accepted: a second to a year.
+window_type = argtypes.duration(what="a window")
+max_age_type = argtypes.duration(what="an age")
 
 
-def parse_window(text: str) -> Window:
+def parse_window(text: str | argtypes.Duration) -> Window:
     """`24h`, `90m`, `7d`, `600s` -> a Window (Prometheus duration syntax, one unit)."""
-    raw = text.strip()
-    if len(raw) < 2 or raw[-1] not in UNITS or not raw[:-1].isdigit() or int(raw[:-1]) <= 0:
-        raise UsageError(f"window {text!r} is not a duration: write e.g. 24h, 90m, 7d or 600s")
-    return Window(text=raw, seconds=int(raw[:-1]) * UNITS[raw[-1]])
+    try:
+        found = text if isinstance(text, argtypes.Duration) else window_type(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"window {exc}") from None
+    return Window(text=found.text, seconds=found.seconds)
 
 
-def parse_as_of(text: str | None) -> datetime:
+def parse_as_of(text: str | datetime | None) -> datetime:
     """An ISO date or date-time; without a zone it is Hanoi time (the plan's clock).
 
     Without one it is now to the microsecond, as the results store records: cut to the
@@ -40,18 +44,12 @@ def parse_as_of(text: str | None) -> datetime:
     """
     if text is None:
         return datetime.now(UTC)
+    if isinstance(text, datetime):
+        return text
     try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        try:
-            moment = datetime.combine(date.fromisoformat(text.strip()), datetime.min.time())
-        except ValueError:
-            raise UsageError(
-                f"--as-of {text!r} is not a date: write 2017-07-14 or 2017-07-14T17:00+07:00"
-            ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=HANOI)
-    return moment.astimezone(UTC)
+        return argtypes.instant(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"--as-of {exc}") from None
 
 
 def _lab(stack: str) -> dict[str, Any]:
@@ -126,7 +124,7 @@ def _signoff(args: argparse.Namespace) -> int:
         else ()
     )
     thresholds = Thresholds(
-        readiness_max_age=timedelta(seconds=parse_window(args.readiness_max_age).seconds),
+        readiness_max_age=timedelta(seconds=args.readiness_max_age.seconds),
         availability_min=args.min_availability,
         min_coverage=args.min_coverage,
     )
@@ -197,41 +195,72 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "(missing or stale evidence is NO-GO), and write reports under reports/. "
         "Exit status 0 only for GO, 1 for NO-GO, 2 for bad input (e.g. an expired waiver).",
     )
-    p.add_argument("--phase", type=int, required=True, help="plan phase number (1 or 2)")
+    p.add_argument("--phase", type=argtypes.phase, required=True, help="plan phase number (1 or 2)")
     p.add_argument(
-        "--as-of", help="judge the evidence at this time (ISO; default now; no zone = Hanoi)"
+        "--as-of",
+        type=argtypes.instant,
+        help="judge the evidence at this time (ISO, 2000 to 2099; default now; no zone = Hanoi)",
     )
-    p.add_argument("--window", default="24h", help="evidence window for metrics (default 24h)")
-    p.add_argument("--waivers", help="YAML file of approved exceptions")
+    p.add_argument(
+        "--window",
+        type=window_type,
+        default="24h",
+        help="evidence window for metrics, 1s to 366d (default 24h)",
+    )
+    p.add_argument(
+        "--waivers", type=argtypes.existing_file, help="YAML file of approved exceptions"
+    )
     p.add_argument(
         "--district",
         action="append",
+        type=argtypes.text(),
         help="only this district (code or name, repeatable); default: the whole phase",
     )
-    p.add_argument("--unit", action="append", help="only this site (code or name, repeatable)")
     p.add_argument(
-        "--lab", metavar="STACK", help="use a lab stack's sampled sites and its Prometheus"
+        "--unit",
+        action="append",
+        type=argtypes.text(),
+        help="only this site (code or name, repeatable)",
     )
     p.add_argument(
-        "--prometheus", help=f"Prometheus URL (default ${PROMETHEUS_ENV} or {DEFAULT_PROMETHEUS})"
+        "--lab",
+        metavar="STACK",
+        type=argtypes.stack_name,
+        help="use a lab stack's sampled sites and its Prometheus",
+    )
+    for flag, kind, text in (
+        (
+            "--prometheus",
+            argtypes.url,
+            f"Prometheus URL (default ${PROMETHEUS_ENV} or {DEFAULT_PROMETHEUS})",
+        ),
+        (
+            "--results",
+            argtypes.path,
+            "readiness results store (default $DVC_STATE_DIR/results.sqlite)",
+        ),
+        ("--reports", argtypes.path, "folder for the reports (default reports/)"),
+        ("--inventory", argtypes.existing_dir, "inventory folder (default the packaged one)"),
+        ("--records", argtypes.existing_file, f"records.yaml to use (default ${RECORDS_ENV})"),
+    ):
+        p.add_argument(flag, type=kind, help=text)
+    p.add_argument(
+        "--readiness-max-age",
+        type=max_age_type,
+        default="24h",
+        help="oldest readiness result accepted, 1s to 366d (default 24h)",
     )
     p.add_argument(
-        "--results", help="readiness results store (default $DVC_STATE_DIR/results.sqlite)"
-    )
-    p.add_argument("--reports", help="folder for the reports (default reports/)")
-    p.add_argument("--inventory", help="inventory folder (default the packaged one)")
-    p.add_argument("--records", help=f"records.yaml to use instead (default ${RECORDS_ENV})")
-    p.add_argument(
-        "--readiness-max-age", default="24h", help="oldest readiness result accepted (default 24h)"
-    )
-    p.add_argument(
-        "--min-availability", type=float, default=0.99, help="availability threshold (default 0.99)"
+        "--min-availability",
+        type=argtypes.threshold,
+        default=0.99,
+        help="availability threshold, above 0 up to 1 (default 0.99)",
     )
     p.add_argument(
         "--min-coverage",
-        type=float,
+        type=argtypes.threshold,
         default=0.9,
-        help="share of the window metric series must span (default 0.9)",
+        help="share of the window metric series must span, above 0 up to 1 (default 0.9)",
     )
     p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
     p.set_defaults(handler=_signoff)
@@ -245,10 +274,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "active alerts from Alertmanager, readiness by district from the results store.",
     )
     serve.add_argument(
-        "--listen", default="127.0.0.1:8090", help="host:port (default 127.0.0.1:8090)"
+        "--listen",
+        type=argtypes.listen_address,
+        default="127.0.0.1:8090",
+        help="host:port (default 127.0.0.1:8090)",
     )
-    serve.add_argument("--prometheus", help=f"Prometheus URL (default {DEFAULT_PROMETHEUS})")
-    serve.add_argument("--alertmanager", help=f"Alertmanager URL (default {DEFAULT_ALERTMANAGER})")
-    serve.add_argument("--results", help="readiness results store")
-    serve.add_argument("--refresh", type=int, default=15, help="seconds between refreshes")
+    serve.add_argument(
+        "--prometheus", type=argtypes.url, help=f"Prometheus URL (default {DEFAULT_PROMETHEUS})"
+    )
+    serve.add_argument(
+        "--alertmanager",
+        type=argtypes.url,
+        help=f"Alertmanager URL (default {DEFAULT_ALERTMANAGER})",
+    )
+    serve.add_argument("--results", type=argtypes.path, help="readiness results store")
+    serve.add_argument(
+        "--refresh",
+        type=argtypes.integer(1, 3600, "a number of seconds"),
+        default=15,
+        help="seconds between refreshes, 1 to 3600 (default 15)",
+    )
     serve.set_defaults(handler=_status_serve)
