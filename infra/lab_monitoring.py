@@ -73,13 +73,15 @@ def prometheus_files(
 
 def alertmanager_files(webhook_url: str, timings: LabTimings = TIMINGS) -> dict[str, str]:
     """alertmanager.yml routed by district like production, every receiver the recorder."""
+    inv = inventory.load()
     config = alertmanager.render(
-        inventory.load().oncall.values(),
+        inv.oncall.values(),
         webhook_url,
         timings={
             "group_wait": timings.group_wait,
             "group_interval": timings.group_interval,
             "repeat_interval": timings.repeat_interval,
         },
+        districts=inv.districts,
     )
     return {ALERTMANAGER_CONFIG: alertmanager.to_yaml(config)}

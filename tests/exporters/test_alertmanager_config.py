@@ -26,6 +26,7 @@ from exporters.alertmanager import (
 )
 
 HOOK = "http://127.0.0.1:9/hook"
+AM_CLI = [sys.executable, "-m", "exporters.alertmanager"]
 MAINTENANCE = """
 windows:
   - name: portal-upgrade
@@ -121,6 +122,40 @@ def test_contacts_to_be_filled_get_the_default_webhook() -> None:
         receivers["oncall-017"]["webhook_configs"][0]["url"] == "https://chat.example.invalid/hook"
     )
     assert receivers["oncall-016"]["webhook_configs"][0]["send_resolved"] is True
+
+
+def test_districts_without_a_contact_keep_their_routes_to_be_filled(inv, tmp_path) -> None:
+    config = render([], HOOK, districts=inv.districts)
+    routes = {r["matchers"][0]: r["receiver"] for r in config["route"]["routes"]}
+    for code in inv.districts:
+        assert routes[f'district_code="{code}"'] == f"oncall-{code}"
+    receivers = {r["name"]: r["webhook_configs"][0]["url"] for r in config["receivers"]}
+    assert receivers == {"default": HOOK, **{f"oncall-{c}": HOOK for c in inv.districts}}
+    check = subprocess.run(
+        [_tool("amtool"), "check-config", str(_write(tmp_path, config))],
+        capture_output=True,
+        timeout=60,
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_the_cli_says_which_districts_are_to_be_filled(tmp_path: Path) -> None:
+    data = tmp_path / "inventory"
+    shutil.copytree(inventory.DEFAULT_DATA_DIR, data)
+    (data / "oncall.yaml").write_text("contacts: []\n", encoding="utf-8")
+    done = subprocess.run(
+        [*AM_CLI, "--webhook-url", HOOK, "--inventory", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    routed = {r["receiver"] for r in yaml.safe_load(done.stdout)["route"]["routes"]}
+    assert len(routed) == 18 + 1
+    said = [line for line in done.stderr.splitlines() if "contact to be filled" in line]
+    assert len(said) == 18
+    assert "district 281 (Huyện Ứng Hòa): on-call contact to be filled" in done.stderr
+    assert done.stdout.count("# oncall.yaml: district") == 18
 
 
 def test_maintenance_windows_mute_only_their_districts(inv, tmp_path: Path) -> None:
