@@ -301,9 +301,7 @@ def sqlite_store(value: str) -> Path:
     found = _path(value)
     kind = _kind(found, value)
     if kind is None:
-        raise _fail(
-            f"{value}: there is no results store there (run `dvc-rollout check` to make one)"
-        )
+        raise _fail(f"no results store at {value}: run `dvc-rollout check` first")
     if kind != "file":
         raise _fail(f"{value} is not a file")
     if not is_sqlite(found):

@@ -137,7 +137,7 @@ def test_files_and_folders_must_exist_as_what_they_are(tmp_path: Path) -> None:
 
 
 def test_a_results_store_must_be_an_sqlite_database_and_is_never_created(tmp_path: Path) -> None:
-    refuses(argtypes.sqlite_store, str(tmp_path / "new.sqlite"), "there is no results store")
+    refuses(argtypes.sqlite_store, str(tmp_path / "new.sqlite"), "no results store at")
     assert not (tmp_path / "new.sqlite").exists()
     (tmp_path / "text.sqlite").write_text("not a database\n")
     refuses(argtypes.sqlite_store, str(tmp_path / "text.sqlite"), "not an SQLite database")

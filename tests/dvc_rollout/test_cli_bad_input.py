@@ -78,7 +78,7 @@ def test_reading_a_store_that_does_not_exist_never_creates_one(
     tmp_path: Path, words: list[str]
 ) -> None:
     new = tmp_path / "new.sqlite"
-    refused(run("check", *words, "--db", str(new)), "--db", "there is no results store")
+    refused(run("check", *words, "--db", str(new)), "--db", "no results store at")
     assert list(tmp_path.iterdir()) == []
 
 
