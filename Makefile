@@ -5,11 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: venv lint check test lab lab-down engine images bench clean
+.PHONY: venv packages lint check test lab lab-down engine images bench clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+	  echo "make: $(PYTHON) cannot make a virtualenv (Debian's python3-venv is missing):" \
+	       "run \`sudo $(PYTHON) infra/debian_packages.py ensure lab\` first" >&2; exit 3; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
@@ -20,6 +23,11 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+
+# The Debian packages `make lab` needs (infra/packages/lab.txt), installed when missing
+# (as root; otherwise it names the command to run). CI adds the test list (.ci/run).
+packages:
+	$(PYTHON) infra/debian_packages.py ensure lab
 
 engine:
 	bash infra/engine.sh ensure
@@ -38,12 +46,12 @@ test: venv lint
 # The lab's synthetic officials' records, written by `lab up` for its sample.
 LAB_RECORDS := $(CURDIR)/state/lab/records.yaml
 
-lab: venv engine
+lab: packages venv engine
 	$(BIN)/dvc-rollout lab up
 	DVC_INVENTORY_RECORDS=$(LAB_RECORDS) $(BIN)/dvc-rollout configure  # Ansible: switchboard, monitoring, terminals
 	DVC_INVENTORY_RECORDS=$(LAB_RECORDS) BIN=$(BIN) bash signoff/lab-signoff.sh  # phase-1 and phase-2 sign-off; NO-GO does not fail make
 
-images: venv engine
+images: packages venv engine
 	$(BIN)/dvc-rollout lab build
 
 lab-down: venv

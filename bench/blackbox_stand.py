@@ -17,7 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
-from bench.nginx_stand import free_port, wait_for_port
+from bench.nginx_stand import INSTALL, free_port, wait_for_port
+from dvc_rollout.errors import EnvironmentProblem
 from exporters.availability.endpoint import Endpoint
 from exporters.availability.httpclient import HttpClient
 from exporters.availability.reasons import ProbeFailure
@@ -43,7 +44,7 @@ class BlackboxStand:
     def __init__(self, timeout: float) -> None:
         found = shutil.which(BINARY)
         if found is None:
-            raise RuntimeError(f"{BINARY} is not installed: apt-get install {BINARY}")
+            raise EnvironmentProblem(f"{BINARY} is not installed: {INSTALL}")
         self.binary = found
         self.timeout = timeout
         self.port = free_port()

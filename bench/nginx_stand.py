@@ -15,7 +15,11 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from dvc_rollout.errors import EnvironmentProblem
+
 HEALTH_BODY = '{"status":"ok"}'
+# The benchmarks' peers come with the bench package list (infra/packages/bench.txt).
+INSTALL = "run `sudo python3 infra/debian_packages.py ensure bench`"
 
 _CONFIG = """\
 worker_processes auto;
@@ -69,7 +73,7 @@ class NginxStand:
     def __init__(self, binary: str = "nginx") -> None:
         found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
         if found is None:
-            raise RuntimeError("nginx is not installed: apt-get install nginx-light")
+            raise EnvironmentProblem(f"nginx is not installed: {INSTALL}")
         self.binary = found
         self.port = free_port()
         self.prefix = Path(tempfile.mkdtemp(prefix="dvc-bench-nginx-"))

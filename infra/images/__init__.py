@@ -193,7 +193,8 @@ def _make_rootfs_tarball(progress: Progress) -> Path:
         )
     if shutil.which("debootstrap") is None:
         raise EnvironmentProblem(
-            "debootstrap is not installed: run `apt-get install debootstrap` and try again"
+            "debootstrap is not installed: run `python3 infra/debian_packages.py ensure lab` "
+            "(the lab's Debian packages) and try again"
         )
     progress("rootfs: debootstrap --variant=minbase bookworm (a few minutes the first time)")
     result = subprocess.run(

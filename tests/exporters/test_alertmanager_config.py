@@ -57,7 +57,10 @@ def inv() -> inventory.Inventory:
 def _tool(name: str) -> str:
     exe = shutil.which(name)
     if exe is None:
-        pytest.fail(f"{name} is missing: `apt-get install prometheus-alertmanager` (see .ci/run)")
+        pytest.fail(
+            f"{name} is missing: `apt-get install prometheus-alertmanager`"
+            " (infra/packages/test.txt)"
+        )
     return exe
 
 

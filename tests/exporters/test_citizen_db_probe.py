@@ -47,7 +47,9 @@ def _free_port() -> int:
 def _pg_bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if not found:
-        pytest.fail("PostgreSQL is not installed: `apt-get install postgresql` (see .ci/run)")
+        pytest.fail(
+            "PostgreSQL is not installed: `apt-get install postgresql` (infra/packages/test.txt)"
+        )
     return found[-1]
 
 

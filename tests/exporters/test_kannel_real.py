@@ -124,7 +124,7 @@ def kannel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kannel]:
         shutil.which("smsbox", path="/usr/sbin:/usr/bin"),
     )
     if not bearerbox or not smsbox:
-        pytest.fail("Kannel is not installed: `apt-get install kannel` (see .ci/run)")
+        pytest.fail("Kannel is not installed: `apt-get install kannel` (infra/packages/test.txt)")
     tmp = tmp_path_factory.mktemp("kannel")
     inbox = CallbackInbox()
     callback = MetricsServer(("127.0.0.1", 0), None, {"/mo": inbox.route}).start()

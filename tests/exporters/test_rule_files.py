@@ -55,7 +55,7 @@ def test_bad_values_say_what_is_expected() -> None:
 def test_cli_writes_files_promtool_accepts(tmp_path: Path) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.fail("promtool is missing: `apt-get install prometheus` (see .ci/run)")
+        pytest.fail("promtool is missing: `apt-get install prometheus` (infra/packages/test.txt)")
     argv = [sys.executable, "-m", "exporters.rule_files", "--for-divisor", "8", "--out"]
     subprocess.run([*argv, str(tmp_path)], check=True)
     written = sorted(tmp_path.glob("*.yml"))

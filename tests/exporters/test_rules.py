@@ -29,7 +29,7 @@ ALERTS = [
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("promtool")
     if exe is None:
-        pytest.fail("promtool is missing: `apt-get install prometheus` (see .ci/run)")
+        pytest.fail("promtool is missing: `apt-get install prometheus` (infra/packages/test.txt)")
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=300)
 
 

@@ -18,7 +18,7 @@ RULES = Path(__file__).resolve().parents[2] / "exporters" / "rules"
 def _promtool() -> str:
     exe = shutil.which("promtool")
     if exe is None:
-        pytest.fail("promtool is missing: `apt-get install prometheus` (see .ci/run)")
+        pytest.fail("promtool is missing: `apt-get install prometheus` (infra/packages/test.txt)")
     return exe
 
 

@@ -81,7 +81,9 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A real Prometheus serving backfilled history; as-of is an hour ago."""
     for tool in ("prometheus", "promtool"):
         if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is not installed: apt-get install prometheus (listed in .ci/run)")
+            pytest.fail(
+                f"{tool} is not installed: apt-get install prometheus (infra/packages/test.txt)"
+            )
     tmp = tmp_path_factory.mktemp("prometheus")
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     as_of = now - timedelta(hours=1)

@@ -46,7 +46,7 @@ def chromium(url: str, tmp: Path, *action: str) -> subprocess.CompletedProcess[s
     """Run headless chromium once on `url` with its own profile under `tmp`."""
     binary = shutil.which("chromium")
     if binary is None:
-        pytest.fail("chromium is not installed: apt-get install chromium (listed in .ci/run)")
+        pytest.fail("chromium is not installed: apt-get install chromium (infra/packages/test.txt)")
     profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
     return subprocess.run(
         [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *action, url],
