@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -363,9 +363,17 @@ class Store:
     which never creates, migrates or writes anything.
     """
 
-    def __init__(self, path: Path | str | None = None, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        read_only: bool = False,
+        clock: Callable[[], str] = now,
+    ) -> None:
         self.path = Path(path) if path is not None else default_path()
         self.read_only = read_only
+        # When runs start and finish: UTC ISO text (a fixed clock replays a history).
+        self.clock = clock
         if read_only:
             if not self.path.is_file():
                 raise StoreMissing(
@@ -427,7 +435,7 @@ class Store:
                 "INSERT INTO runs (started, selection, estate_stack, estate_kind, estate_where) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (
-                    now(),
+                    self.clock(),
                     json.dumps(selection, ensure_ascii=False, sort_keys=True),
                     estate.stack if estate else None,
                     estate.kind if estate else None,
@@ -470,7 +478,7 @@ class Store:
         with self._write() as db:
             cur = db.execute(
                 "UPDATE runs SET status = 'complete', finished = ?, expected = ? WHERE run_id = ?",
-                (now(), collected, run_id),
+                (self.clock(), collected, run_id),
             )
             if cur.rowcount == 0:
                 raise StoreError(f"no run {run_id} in {self.path}")

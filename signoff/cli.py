@@ -13,17 +13,21 @@ from typing import Any
 from dvc_rollout import argtypes
 from dvc_rollout.errors import UsageError
 from signoff.criteria import Thresholds
-from signoff.evidence import Window
+from signoff.evidence import EstateRef, Window
+from signoff.times import HANOI
 
-HANOI = argtypes.HANOI
 DEFAULT_PROMETHEUS = "http://127.0.0.1:9090"
 DEFAULT_ALERTMANAGER = "http://127.0.0.1:9093"
 PROMETHEUS_ENV = "DVC_PROMETHEUS_URL"
 ALERTMANAGER_ENV = "DVC_ALERTMANAGER_URL"
 RECORDS_ENV = "DVC_INVENTORY_RECORDS"
+# The estate a sign-off judges unless told otherwise: the real one, never a lab.
+DEFAULT_STACK = "production"
 # Evidence windows and the oldest readiness result accepted: a second to a year.
 window_type = argtypes.duration(what="a window")
 max_age_type = argtypes.duration(what="an age")
+# How often Prometheus scrapes the exporters: a second to a day.
+interval_type = argtypes.duration(longest=86400, what="a scrape interval")
 
 
 def parse_window(text: str | argtypes.Duration) -> Window:
@@ -82,15 +86,57 @@ def _units(inv: Any, wanted: list[str] | None, lab: dict[str, Any] | None) -> li
     return None
 
 
+def _estate(args: argparse.Namespace) -> EstateRef:
+    """The estate judged: `--lab STACK`, else `--stack` (default production, never a lab)."""
+    from checks import lab as labs
+    from checks.selection import estate_kind
+
+    if args.lab and args.stack:
+        raise UsageError("give --lab STACK or --stack STACK, not both")
+    if args.lab:
+        return EstateRef(stack=args.lab, kind="lab")
+    stack = args.stack or DEFAULT_STACK
+    if labs.recorded(stack):
+        raise UsageError(
+            f"stack {stack!r} is a lab: sign it off with --lab {stack} (a lab's evidence is "
+            "judged as a lab sample, never as the real estate)"
+        )
+    kind = estate_kind(stack, in_lab=False)
+    return EstateRef(stack=stack, kind=kind)  # type: ignore[arg-type]
+
+
+def _selection(args: argparse.Namespace) -> str:
+    if args.unit:
+        return "unit"
+    if args.district:
+        return "district"
+    return "lab" if args.lab else "phase"
+
+
+def _thresholds(args: argparse.Namespace) -> Thresholds:
+    return Thresholds(
+        readiness_max_age=timedelta(seconds=args.readiness_max_age.seconds),
+        availability_min=args.min_availability,
+        min_coverage=args.min_coverage,
+    )
+
+
 def _signoff(args: argparse.Namespace) -> int:
     import inventory
-    from signoff import files, report_json, waivers
+    from checks.checkset import terminal_checks
+    from signoff import files, history, report_json, waivers
     from signoff.adapters import PrometheusMetrics, ResultsStoreReadiness
     from signoff.decision import decide
     from signoff.evidence import gather
+    from signoff.report_meta import ReportMeta
 
+    if args.phase is None:
+        raise UsageError("give --phase N (1: district sites, 2: commune sites)")
     window = parse_window(args.window)
     as_of = parse_as_of(args.as_of)
+    thresholds = _thresholds(args)
+    scrape = float(args.scrape_interval.seconds) if args.scrape_interval else None
+    estate = _estate(args)
     lab = _lab(args.lab) if args.lab else None
     inv = inventory.load(args.inventory, records=args.records or os.environ.get(RECORDS_ENV))
     inv.phase(args.phase)
@@ -102,41 +148,49 @@ def _signoff(args: argparse.Namespace) -> int:
         or DEFAULT_PROMETHEUS
     )
     results = Path(args.results) if args.results else _default_results()
+    checks = terminal_checks()
+    found = (
+        waivers.load(
+            args.waivers,
+            [s.code for s in inv.sites_in(args.phase)],
+            as_of.astimezone(HANOI).date(),
+            checks,
+        )
+        if args.waivers
+        else ()
+    )
     evidence = gather(
         inv,
         args.phase,
         as_of,
         window,
         ResultsStoreReadiness(results),
-        PrometheusMetrics(prometheus),
-        districts,
-        _units(inv, args.unit, lab),
+        PrometheusMetrics(prometheus, scrape_interval=scrape),
+        estate=estate,
+        expected_checks=sorted(checks),
+        districts=districts,
+        only=_units(inv, args.unit, lab),
+        selection=_selection(args),
     )
     if not evidence.sites:
         raise UsageError(
             f"phase {args.phase} has no site in the selection: check --district, --unit, --lab"
         )
-    found = (
-        waivers.load(
-            args.waivers, [s.code for s in inv.sites_in(args.phase)], as_of.astimezone(HANOI).date()
-        )
-        if args.waivers
-        else ()
-    )
-    thresholds = Thresholds(
-        readiness_max_age=timedelta(seconds=args.readiness_max_age.seconds),
-        availability_min=args.min_availability,
-        min_coverage=args.min_coverage,
-    )
     decision = decide(evidence, thresholds, found)
     generated = datetime.now(UTC).replace(microsecond=0)
-    paths = files.write(decision, generated, Path(args.reports) if args.reports else None)
+    folder = Path(args.reports) if args.reports else files.default_dir()
+    meta = ReportMeta(
+        generated_at=generated,
+        previous=history.previous(folder, decision),
+        approvals=(),
+    )
+    paths = files.write(decision, meta, folder, pdf=not args.no_pdf)
     out = sys.stderr if args.json else sys.stdout
-    _summary(decision, paths, out)
+    _summary(decision, meta, paths, out)
     if args.json:
-        report = report_json.build(decision, generated)
+        report = report_json.build(decision, meta)
         report["files"] = {k: str(v) for k, v in paths.items()}
-        print(json.dumps(report, ensure_ascii=False, indent=2))
+        print(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False))
     return 0 if decision.verdict == "GO" else 1
 
 
@@ -146,13 +200,16 @@ def _default_results() -> Path:
     return Path(base) / "results.sqlite"
 
 
-def _summary(decision: Any, paths: dict[str, Path], out: Any) -> None:
+def _summary(decision: Any, meta: Any, paths: dict[str, Path], out: Any) -> None:
+    from signoff.times import hanoi
+
     ev = decision.evidence
     print(
-        f"sign-off {ev.plan} phase {ev.phase} as of {ev.as_of.isoformat(timespec='seconds')} "
-        f"(window {ev.window.text}): {decision.verdict}",
+        f"sign-off {ev.plan} phase {ev.phase}, estate {ev.estate.name}, as of "
+        f"{hanoi(ev.as_of)} (window {ev.window.text}): {decision.scope_en()}",
         file=out,
     )
+    print(f"  {decision.scope_vi()}", file=out)
     for f in decision.datacenter:
         print(f"  datacenter {f.criterion:<12} {f.outcome:<7} {f.reason}", file=out)
     for d in decision.districts:
@@ -164,8 +221,39 @@ def _summary(decision: Any, paths: dict[str, Path], out: Any) -> None:
         print(f"    {site:<10} {f.criterion:<12} {f.outcome:<7} {f.reason}", file=out)
     if len(problems) > 40:
         print(f"    ... and {len(problems) - 40} more (see the reports)", file=out)
+    if meta.previous is not None:
+        print(
+            f"  since {meta.previous.name}: {len(meta.previous.changes)} site(s) changed verdict",
+            file=out,
+        )
     for fmt, path in paths.items():
         print(f"  report {fmt:<4} {path}", file=out)
+
+
+def _approve(args: argparse.Namespace) -> int:
+    from signoff import approvals
+
+    paths = approvals.approve(
+        Path(args.report),
+        name=args.name,
+        role=args.role,
+        results=Path(args.results) if args.results else None,
+        reports=Path(args.reports) if args.reports else None,
+        pdf=not args.no_pdf,
+    )
+    for fmt, path in paths.items():
+        print(f"approved report {fmt:<4} {path}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from signoff import approvals
+
+    found = approvals.verify(
+        Path(args.report), results=Path(args.results) if args.results else None
+    )
+    print(found.summary())
+    return 0 if found.ok else 1
 
 
 def _status_serve(args: argparse.Namespace) -> int:
@@ -191,11 +279,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser(
         "signoff",
         help="GO/NO-GO for every site of a phase, with HTML/JSON/Markdown reports",
-        description="Judge every site of a phase against the go-live criteria, fail-closed "
-        "(missing or stale evidence is NO-GO), and write reports under reports/. "
-        "Exit status 0 only for GO, 1 for NO-GO, 2 for bad input (e.g. an expired waiver).",
+        description="Judge every site of a phase of one estate against the go-live criteria, "
+        "fail-closed (missing, stale, partial, unreadable or foreign evidence is NO-GO), and "
+        "write reports under reports/. Exit status 0 only for GO, 1 for NO-GO, 2 for bad "
+        "input (e.g. an expired waiver, a threshold out of range) or an unreadable store.",
     )
-    p.add_argument("--phase", type=argtypes.phase, required=True, help="plan phase number (1 or 2)")
+    p.add_argument("--phase", type=argtypes.phase, help="plan phase number (1 or 2)")
     p.add_argument(
         "--as-of",
         type=argtypes.instant,
@@ -226,7 +315,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--lab",
         metavar="STACK",
         type=argtypes.stack_name,
-        help="use a lab stack's sampled sites and its Prometheus",
+        help="judge a lab stack: its sample, its Prometheus, its runs",
+    )
+    p.add_argument(
+        "--stack",
+        type=argtypes.stack_name,
+        help=f"the estate judged: only its check runs count (default {DEFAULT_STACK}; "
+        "a lab is signed off with --lab)",
     )
     for flag, kind, text in (
         (
@@ -245,6 +340,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ):
         p.add_argument(flag, type=kind, help=text)
     p.add_argument(
+        "--scrape-interval",
+        type=interval_type,
+        help="the exporters' scrape interval, e.g. 15s (default: from Prometheus' targets)",
+    )
+    p.add_argument("--no-pdf", action="store_true", help="do not print the HTML report to PDF")
+    p.add_argument(
         "--readiness-max-age",
         type=max_age_type,
         default="24h",
@@ -260,10 +361,53 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--min-coverage",
         type=argtypes.threshold,
         default=0.9,
-        help="share of the window metric series must span, above 0 up to 1 (default 0.9)",
+        help="share of the samples expected over the window a series must hold, above 0 "
+        "up to 1 (default 0.9)",
     )
     p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
     p.set_defaults(handler=_signoff)
+    sub = p.add_subparsers(dest="signoff_command", metavar="ACTION")
+    approve = sub.add_parser(
+        "approve",
+        help="record a board member's approval of a report (bound to its evidence SHA-256)",
+        description="Check REPORT's evidence against its SHA-256, append the approval to "
+        "the results store's sealed chain, and write the report again with every approval "
+        "of that evidence listed (new files; the original is never changed).",
+    )
+    approve.add_argument(
+        "report",
+        type=argtypes.existing_file,
+        help="the sign-off report (.json, or its .html/.md/.pdf)",
+    )
+    approve.add_argument(
+        "--name", required=True, type=argtypes.text(), help="who approves (full name)"
+    )
+    approve.add_argument(
+        "--role", required=True, type=argtypes.text(), help="their role on the go-live board"
+    )
+    approve.add_argument(
+        "--results", type=argtypes.path, help="results store (default: the one the report names)"
+    )
+    approve.add_argument(
+        "--reports", type=argtypes.path, help="folder for the approved report (default reports/)"
+    )
+    approve.add_argument("--no-pdf", action="store_true", help="do not print the PDF")
+    approve.set_defaults(handler=_approve)
+    check = sub.add_parser(
+        "verify",
+        help="re-check a report: its evidence SHA-256, the store's seals and the approvals",
+        description="Exit 0 when the report's evidence matches its SHA-256, the runs it used "
+        "are still sealed in an intact chain and every approval listed is recorded; else 1.",
+    )
+    check.add_argument(
+        "report",
+        type=argtypes.existing_file,
+        help="the sign-off report (.json, or its .html/.md/.pdf)",
+    )
+    check.add_argument(
+        "--results", type=argtypes.path, help="results store (default: the one the report names)"
+    )
+    check.set_defaults(handler=_verify)
 
     s = subparsers.add_parser("status", help="live status page for on-call")
     sub = s.add_subparsers(dest="status_command", metavar="ACTION", required=True)

@@ -2,8 +2,8 @@
 
 Evidence is plain data (pydantic models) so it can be written into a report, hashed,
 kept as a fixture and judged by `decision` without knowing where it came from. A source
-that cannot answer is recorded as unavailable, never silently skipped: the decision
-then fails closed.
+that cannot answer (or answers something unreadable) is recorded as unavailable, never
+silently skipped: the decision then fails closed.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from inventory.store import Inventory, Site
 
 CheckOutcome = Literal["passed", "failed", "error", "skipped"]
+EstateKind = Literal["lab", "staging", "production"]
 
 
 class _Frozen(BaseModel):
@@ -27,28 +28,57 @@ class _Frozen(BaseModel):
 
 
 class CheckResult(_Frozen):
-    """One readiness check's latest outcome at a site."""
+    """One readiness check's outcome on one device in one run."""
 
     check: str
     outcome: CheckOutcome
     message: str = ""
 
 
-class ReadinessRun(_Frozen):
-    """A site's newest readiness results (from `dvc-rollout check`) before the as-of time."""
+class DeviceRun(_Frozen):
+    """A terminal's newest readiness run of this estate at the as-of time, with its results.
 
+    `complete` is whether that run had finished by the as-of time; `collected` the check
+    ids the run collected for this host; `seal` the run's seal in the results store.
+    """
+
+    host: str
     run_id: str
-    time: datetime
-    complete: bool = True
+    started: datetime
+    complete: bool
+    seal: str | None = None
+    collected: tuple[str, ...] = ()
     checks: tuple[CheckResult, ...] = ()
 
 
+class Equipment(_Frozen):
+    """What the inventory lists at a site: each one must be checked."""
+
+    terminals: int = 1
+    printers: int = 1
+    scanners: int = 1
+
+
 class Series(_Frozen):
-    """One metric summarised over the window: mean value and the span its samples cover."""
+    """One metric over the window: its mean, how many samples it has of how many expected.
+
+    `expected_samples` is the window over the scrape interval; `invalid` says why the
+    samples cannot be used at all (a non-finite or out-of-range value).
+    """
 
     ratio: float | None
-    first_sample: datetime | None = None
+    samples: int = 0
+    expected_samples: int = 0
+    interval_seconds: float | None = None
     last_sample: datetime | None = None
+    invalid: str | None = None
+
+    @property
+    def coverage(self) -> float:
+        """Samples found over samples expected (0 when nothing is expected), at most 1."""
+        if self.expected_samples <= 0:
+            return 0.0
+        return min(1.0, self.samples / self.expected_samples)
 
 
 class Window(_Frozen):
@@ -62,6 +92,32 @@ class Window(_Frozen):
         return timedelta(seconds=self.seconds)
 
 
+class EstateRef(_Frozen):
+    """The estate a sign-off judges: only its own evidence counts."""
+
+    stack: str
+    kind: EstateKind
+
+    @property
+    def name(self) -> str:
+        return self.stack if self.stack == self.kind else f"{self.stack} ({self.kind})"
+
+
+class Scope(_Frozen):
+    """How much of the phase was judged: a sample is never a city-wide verdict."""
+
+    sites_in_phase: int
+    selection: str = "phase"  # phase | lab | district | unit
+
+    def is_sample(self, judged: int) -> bool:
+        return self.selection != "phase" or judged < self.sites_in_phase
+
+
+class ServiceName(_Frozen):
+    vi: str
+    en: str
+
+
 class SiteEvidence(_Frozen):
     """Everything known about one one-stop desk."""
 
@@ -69,7 +125,9 @@ class SiteEvidence(_Frozen):
     name: str
     district_code: str
     district_name: str
-    readiness: ReadinessRun | None = None
+    equipment: Equipment = Equipment()
+    # One entry per terminal the inventory lists that a run of this estate checked.
+    terminals: dict[str, DeviceRun] = {}
     # service code -> its series at this site's unit; a missing key means no series at all.
     availability: dict[str, Series] = {}
     services: tuple[str, ...] = ()
@@ -78,9 +136,14 @@ class SiteEvidence(_Frozen):
     helpdesk_staff: int | None = None
     helpdesk_volunteers: int | None = None
 
+    @property
+    def terminal_hosts(self) -> tuple[str, ...]:
+        """Host names of the terminals the inventory lists: term-<code>-<n>."""
+        return tuple(f"term-{self.code}-{n}" for n in range(1, self.equipment.terminals + 1))
+
 
 class Evidence(_Frozen):
-    """All evidence for one phase at one as-of time."""
+    """All evidence for one phase of one estate at one as-of time."""
 
     plan: str
     phase: int
@@ -89,9 +152,16 @@ class Evidence(_Frozen):
     go_live: date
     as_of: datetime
     window: Window
+    estate: EstateRef
+    scope: Scope
     sites: tuple[SiteEvidence, ...]
+    # The check ids every terminal must pass (checks/checkset.py).
+    expected_checks: tuple[str, ...] = ()
+    service_names: dict[str, ServiceName] = {}
     sms: Series | None = None
     citizen_db: Series | None = None
+    # The results store's chain head when it was verified for this sign-off.
+    store_head: str | None = None
     # source name ("prometheus", "readiness") -> why it could not answer.
     unavailable: dict[str, str] = {}
     # source name -> where it was read from (URL, file), for the reader of the report.
@@ -104,12 +174,18 @@ class Evidence(_Frozen):
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,
+            allow_nan=False,
         )
         return unicodedata.normalize("NFC", text)
 
     def sha256(self) -> str:
         """The digest reports carry so anyone can tell which evidence a verdict used."""
         return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def service(self, code: str) -> str:
+        """A service as people know it: `Đăng ký kết hôn (c-marriage)`."""
+        name = self.service_names.get(code)
+        return f"{name.vi} ({code})" if name else code
 
 
 class EvidenceUnavailable(Exception):
@@ -127,8 +203,18 @@ class ReadinessSource(Protocol):
     name: str
     where: str
 
-    def latest(self, sites: Sequence[str], as_of: datetime) -> Mapping[str, ReadinessRun]:
-        """The newest run per site at or before `as_of`; sites never checked are absent."""
+    def devices(
+        self, estate: EstateRef, hosts: Sequence[str], as_of: datetime
+    ) -> Mapping[str, DeviceRun]:
+        """Per host, the estate's newest run that targeted it, started at or before as-of.
+
+        Hosts no run of the estate targeted are absent. Raises EvidenceUnavailable when
+        the store is missing or its seal chain is broken.
+        """
+        ...
+
+    def head(self) -> str | None:
+        """The seal at the head of the store's chain (after `devices` verified it)."""
         ...
 
 
@@ -171,20 +257,27 @@ def gather(
     window: Window,
     readiness: ReadinessSource,
     metrics: MetricsSource,
+    *,
+    estate: EstateRef,
+    expected_checks: Sequence[str],
     districts: Sequence[str] | None = None,
     only: Sequence[str] | None = None,
+    selection: str = "phase",
 ) -> Evidence:
     """Collect the evidence for every site of `phase`, optionally only some districts/sites."""
     info = inv.phase(phase)
+    every = inv.sites_in(phase)
     sites = sorted(
         (s for s in inv.sites_in(phase, districts) if only is None or s.code in set(only)),
         key=lambda s: (s.place.district_code, s.code),
     )
     services = tuple(s.code for s in inv.phase_services(phase))
     unavailable: dict[str, str] = {}
-    runs: Mapping[str, ReadinessRun] = {}
+    runs: Mapping[str, DeviceRun] = {}
+    head = None
     try:
-        runs = readiness.latest([s.code for s in sites], as_of)
+        runs = readiness.devices(estate, [h for s in sites for h in s.terminal_hosts], as_of)
+        head = readiness.head()
     except EvidenceUnavailable as exc:
         unavailable[exc.source] = exc.reason
     series: Mapping[tuple[str, str], Series] = {}
@@ -203,13 +296,25 @@ def gather(
         go_live=info.go_live,
         as_of=as_of,
         window=window,
+        estate=estate,
+        scope=Scope(sites_in_phase=len(every), selection=selection),
+        expected_checks=tuple(sorted(expected_checks)),
+        service_names={
+            s.code: ServiceName(vi=s.name_vi, en=s.name_en) for s in inv.phase_services(phase)
+        },
+        store_head=head,
         sites=tuple(
             SiteEvidence(
                 code=s.code,
                 name=s.name,
                 district_code=s.place.district_code,
                 district_name=s.place.district_name,
-                readiness=runs.get(s.code),
+                equipment=Equipment(
+                    terminals=s.equipment.terminals,
+                    printers=s.equipment.printers,
+                    scanners=s.equipment.scanners,
+                ),
+                terminals={h: runs[h] for h in s.terminal_hosts if h in runs},
                 availability={
                     svc: series[(s.code, svc)] for svc in services if (s.code, svc) in series
                 },

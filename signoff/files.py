@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dvc_rollout.errors import EnvironmentProblem
+from signoff import pdf as printer
 from signoff import report_html, report_json, report_md
 from signoff.decision import Decision
+from signoff.report_meta import ReportMeta
 
-Renderer = Callable[[Decision, datetime], str]
+Renderer = Callable[[Decision, ReportMeta], str]
 FORMATS: Mapping[str, Renderer] = {
     "html": report_html.render,
     "json": report_json.render,
@@ -29,8 +31,9 @@ def default_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "reports"
 
 
-def stem(phase: int, generated_at: datetime) -> str:
-    return f"signoff-phase{phase}-{generated_at.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+def stem(phase: int, generated_at: datetime, approved: bool = False) -> str:
+    name = f"signoff-phase{phase}-{generated_at.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    return f"{name}-approved" if approved else name
 
 
 def _create(path: Path, text: str) -> None:
@@ -40,20 +43,23 @@ def _create(path: Path, text: str) -> None:
 
 
 def write(
-    decision: Decision, generated_at: datetime, directory: Path | None = None
+    decision: Decision, meta: ReportMeta, directory: Path | None = None, *, pdf: bool = True
 ) -> dict[str, Path]:
-    """Write the report in every format; return format -> path. Never replaces a file."""
+    """Write the report in every format (and the HTML printed to PDF); never replaces a file.
+
+    Returns format -> path.
+    """
     folder = directory if directory is not None else default_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EnvironmentProblem(f"cannot create the reports folder {folder}: {exc}") from None
-    texts = {fmt: render(decision, generated_at) for fmt, render in FORMATS.items()}
-    base = stem(decision.evidence.phase, generated_at)
+    texts = {fmt: render(decision, meta) for fmt, render in FORMATS.items()}
+    base = stem(decision.evidence.phase, meta.generated_at, meta.approves is not None)
     for n in range(1, MAX_SUFFIX + 1):
         name = base if n == 1 else f"{base}-{n}"
         paths = {fmt: folder / f"{name}.{fmt}" for fmt in texts}
-        if any(p.exists() for p in paths.values()):
+        if any(p.exists() for p in [*paths.values(), folder / f"{name}.pdf"]):
             continue
         written: list[Path] = []
         try:
@@ -68,5 +74,9 @@ def write(
             continue
         except OSError as exc:
             raise EnvironmentProblem(f"cannot write report {paths[fmt]}: {exc}") from None
+        if pdf:
+            printed = printer.print_pdf(paths["html"], folder / f"{name}.pdf")
+            if printed is not None:
+                paths["pdf"] = printed
         return paths
     raise EnvironmentProblem(f"{folder} holds {MAX_SUFFIX} reports named {base}*: clean it up")

@@ -7,12 +7,13 @@ and opened offline years later exactly as it was signed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import jinja2
 
 from signoff.criteria import LABELS, SITE_CRITERIA, Criterion
 from signoff.decision import Decision, DistrictDecision
+from signoff.report_meta import ReportMeta
+from signoff.times import hanoi, hanoi_iso
 
 OUTCOME_LABEL = {
     "pass": "Đạt / pass",
@@ -54,7 +55,7 @@ def _cell(district: DistrictDecision, criterion: Criterion) -> Cell:
     # Worst first: missing evidence outranks a known failure, which outranks a waiver.
     status = next(o for o in ("missing", "fail", "waived", "pass") if o in outcomes)
     bad = [
-        f"{s.code}: {s.finding(criterion).reason}"
+        f"{s.code}: {s.finding(criterion).reason_vi} / {s.finding(criterion).reason}"
         for s in district.sites
         if not s.finding(criterion).ok
     ]
@@ -69,13 +70,15 @@ def heatmap(decision: Decision) -> list[Row]:
     ]
 
 
-def render(decision: Decision, generated_at: datetime) -> str:
+def render(decision: Decision, meta: ReportMeta) -> str:
     """The HTML text of the report."""
     return _ENV.get_template("report.html.j2").render(
         decision=decision,
         ev=decision.evidence,
         sha=decision.evidence.sha256(),
-        generated_at=generated_at,
+        meta=meta,
+        hanoi=hanoi,
+        hanoi_iso=hanoi_iso,
         sites_go=sum(1 for s in decision.sites if s.verdict == "GO"),
         labels=LABELS,
         site_criteria=SITE_CRITERIA,

@@ -1,20 +1,24 @@
 """The machine-readable sign-off report; its shape is documented in `report.schema.json`.
 
 The report embeds the evidence itself, so anyone can recompute `evidence_sha256` from
-`evidence` (canonical JSON: sorted keys, no spaces, UTF-8, NFC) and see the same facts.
+`evidence` (canonical JSON: sorted keys, no spaces, UTF-8, NFC) and see the same facts;
+it also holds the thresholds and waivers, so the decision can be re-derived from it
+(`signoff approve` and `signoff verify` do).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from signoff.criteria import ALL_CRITERIA, DATACENTER_CRITERIA, LABELS
 from signoff.decision import Decision, Finding
+from signoff.report_meta import ReportMeta
+from signoff.times import hanoi, hanoi_iso
 
-SCHEMA_ID = "dvc-rollout/signoff-report/1"
+SCHEMA_ID = "dvc-rollout/signoff-report/2"
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
 
@@ -22,14 +26,17 @@ def _finding(f: Finding) -> dict[str, Any]:
     return {
         "criterion": f.criterion,
         "outcome": f.outcome,
+        "reason_vi": f.reason_vi,
         "reason": f.reason,
         "waiver": f.waiver.as_dict() if f.waiver is not None else None,
+        "waivers": [w.as_dict() for w in f.waivers],
     }
 
 
-def build(decision: Decision, generated_at: datetime) -> dict[str, Any]:
+def build(decision: Decision, meta: ReportMeta) -> dict[str, Any]:
     """The report as plain data, ready for `json.dumps`."""
     ev = decision.evidence
+    previous = meta.previous
     return {
         "schema": SCHEMA_ID,
         "plan": ev.plan,
@@ -39,8 +46,19 @@ def build(decision: Decision, generated_at: datetime) -> dict[str, Any]:
             "name_en": ev.phase_name_en,
             "go_live": ev.go_live.isoformat(),
         },
+        "estate": {"stack": ev.estate.stack, "kind": ev.estate.kind},
+        "scope": {
+            "sample": decision.is_sample,
+            "selection": ev.scope.selection,
+            "sites_judged": len(decision.sites),
+            "sites_in_phase": ev.scope.sites_in_phase,
+            "words_vi": decision.scope_vi(),
+            "words_en": decision.scope_en(),
+        },
         "as_of": ev.as_of.isoformat(),
-        "generated_at": generated_at.isoformat(),
+        "as_of_hanoi": hanoi(ev.as_of),
+        "generated_at": meta.generated_at.isoformat(),
+        "generated_at_hanoi": hanoi(meta.generated_at),
         "window": {"text": ev.window.text, "seconds": ev.window.seconds},
         "evidence_sha256": ev.sha256(),
         "verdict": decision.verdict,
@@ -77,17 +95,40 @@ def build(decision: Decision, generated_at: datetime) -> dict[str, Any]:
             for s in decision.sites
         ],
         "waivers": [
-            {**w.as_dict(), "applied": (w.site, w.criterion) in decision.used_waivers}
-            for w in decision.waivers
+            {**w.as_dict(), "applied": w.key in decision.used_waivers} for w in decision.waivers
         ],
         "problems": [
-            {"site": site, "criterion": f.criterion, "outcome": f.outcome, "reason": f.reason}
+            {
+                "site": site,
+                "criterion": f.criterion,
+                "outcome": f.outcome,
+                "reason_vi": f.reason_vi,
+                "reason": f.reason,
+            }
             for site, f in decision.problems()
+        ],
+        "changes": {
+            "previous": previous.name if previous else None,
+            "previous_verdict": previous.verdict if previous else None,
+            "sites": [asdict(c) for c in previous.changes] if previous else [],
+        },
+        "approves": meta.approves,
+        "approvals": [
+            {
+                "name": a.name,
+                "role": a.role,
+                "time": a.time,
+                "time_hanoi": hanoi_iso(a.time),
+                "evidence_sha256": a.evidence_sha256,
+                "report": a.report,
+                "seal": a.seal,
+            }
+            for a in meta.approvals
         ],
         "evidence": ev.model_dump(mode="json"),
     }
 
 
-def render(decision: Decision, generated_at: datetime) -> str:
-    """The JSON text of the report (UTF-8, indented for people who open it)."""
-    return json.dumps(build(decision, generated_at), ensure_ascii=False, indent=2) + "\n"
+def render(decision: Decision, meta: ReportMeta) -> str:
+    """The JSON text of the report (UTF-8, indented for people who open it; never NaN)."""
+    return json.dumps(build(decision, meta), ensure_ascii=False, indent=2, allow_nan=False) + "\n"

@@ -66,14 +66,28 @@ def alerts(url: str, timeout: float) -> list[dict[str, Any]]:
     query = f"{url.rstrip('/')}/api/v2/alerts?active=true&silenced=false&inhibited=false"
     try:
         with urllib.request.urlopen(query, timeout=timeout) as response:
-            body = json.load(response)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+            raw = response.read()
+    except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise EvidenceUnavailable("alertmanager", f"cannot query {url} ({reason})") from None
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise EvidenceUnavailable(
+            "alertmanager", f"evidence unreadable: {url} answered no JSON: {raw[:120]!r}"
+        ) from None
+    if not isinstance(body, list):
+        raise EvidenceUnavailable(
+            "alertmanager", f"evidence unreadable: {url} answered no list of alerts: {body!r:.200}"
+        )
     found = []
-    for a in body if isinstance(body, list) else []:
-        labels = a.get("labels", {})
-        notes = a.get("annotations", {})
+    for a in body:
+        labels = a.get("labels") if isinstance(a, dict) else None
+        notes = a.get("annotations", {}) if isinstance(a, dict) else None
+        if not isinstance(labels, dict) or not isinstance(notes, dict):
+            raise EvidenceUnavailable(
+                "alertmanager", f"evidence unreadable: {url} answered an alert {a!r:.200}"
+            )
         found.append(
             {
                 "alertname": labels.get("alertname", ""),

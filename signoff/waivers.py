@@ -12,6 +12,15 @@ File format::
         reason: Nhân sự hỗ trợ đang được bố trí / helpdesk staff being assigned
         approver: Văn phòng UBND thành phố
         expires: 2017-08-31      # last day the waiver counts (inclusive)
+      - site: "00379"
+        criterion: terminal
+        check: printer.test_page_prints   # optional: one terminal check (checks/checkset.py)
+        reason: Máy in chưa có giấy / no paper at the desk yet: printed by hand on 14/8
+        approver: Văn phòng UBND thành phố
+        expires: 2017-08-20
+
+A waiver naming a `check` covers that check failing, being skipped or not run on any
+terminal of the site; without one, a waiver covers a failed criterion only.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ import yaml
 from dvc_rollout.errors import UsageError
 from signoff.criteria import ALL_CRITERIA, DATACENTER, DATACENTER_CRITERIA, Criterion
 
-FIELDS = ("site", "criterion", "reason", "approver", "expires")
+FIELDS = ("site", "criterion", "check", "reason", "approver", "expires")
 
 
 class WaiverError(UsageError):
@@ -41,15 +50,34 @@ class Waiver:
     reason: str
     approver: str
     expires: date
+    check: str | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(site, criterion, check or "") — unique in a waivers file."""
+        return (self.site, self.criterion, self.check or "")
+
+    def as_dict(self) -> dict[str, str | None]:
         return {
             "site": self.site,
             "criterion": self.criterion,
+            "check": self.check,
             "reason": self.reason,
             "approver": self.approver,
             "expires": self.expires.isoformat(),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Waiver:
+        """A waiver as a JSON report holds it (see `as_dict`)."""
+        return cls(
+            site=str(data["site"]),
+            criterion=data["criterion"],
+            reason=str(data["reason"]),
+            approver=str(data["approver"]),
+            expires=date.fromisoformat(str(data["expires"])),
+            check=data.get("check"),
+        )
 
 
 def _fail(path: Path, where: str, message: str) -> WaiverError:
@@ -63,7 +91,14 @@ def _text(path: Path, where: str, entry: dict[str, Any], name: str) -> str:
     return value.strip()
 
 
-def _entry(path: Path, index: int, entry: Any, sites: Collection[str], on: date) -> Waiver:
+def _entry(
+    path: Path,
+    index: int,
+    entry: Any,
+    sites: Collection[str],
+    on: date,
+    checks: Collection[str],
+) -> Waiver:
     where = f"entry {index + 1}"
     if not isinstance(entry, dict):
         raise _fail(path, where, f"must be a mapping with {', '.join(FIELDS)}")
@@ -89,6 +124,18 @@ def _entry(path: Path, index: int, entry: Any, sites: Collection[str], on: date)
         )
     if site != DATACENTER and site not in sites:
         raise _fail(path, where, f"field 'site': {site!r} is not a site in this sign-off's scope")
+    check = None
+    if "check" in entry:
+        check = _text(path, where, entry, "check")
+        if criterion != "terminal":
+            raise _fail(path, where, "field 'check' names a terminal check: use criterion terminal")
+        if check not in checks:
+            raise _fail(
+                path,
+                where,
+                f"field 'check': {check!r} is not a terminal check; use one of "
+                + ", ".join(sorted(checks)),
+            )
     reason = _text(path, where, entry, "reason")
     approver = _text(path, where, entry, "approver")
     expires = entry.get("expires")
@@ -106,11 +153,16 @@ def _entry(path: Path, index: int, entry: Any, sites: Collection[str], on: date)
             f"field 'expires': the waiver expired on {expires.isoformat()} (as-of {on.isoformat()})"
             "; renew it with its approver or remove it",
         )
-    return Waiver(site, criterion, reason, approver, expires)
+    return Waiver(site, criterion, reason, approver, expires, check)
 
 
-def load(path: Path | str, sites: Collection[str], on: date) -> tuple[Waiver, ...]:
-    """Read and check every waiver in `path`, valid on day `on`, for the given sites."""
+def load(
+    path: Path | str, sites: Collection[str], on: date, checks: Collection[str] = ()
+) -> tuple[Waiver, ...]:
+    """Read and check every waiver in `path`, valid on day `on`, for the given sites.
+
+    `checks` are the terminal checks a waiver's `check` may name (checks/checkset.py).
+    """
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -122,15 +174,17 @@ def load(path: Path | str, sites: Collection[str], on: date) -> tuple[Waiver, ..
         return ()
     if not isinstance(raw, dict) or set(raw) != {"waivers"} or not isinstance(raw["waivers"], list):
         raise WaiverError(f"{path}: the file must hold one key, `waivers:`, with a list of entries")
-    found = [_entry(path, i, e, sites, on) for i, e in enumerate(raw["waivers"])]
-    seen: dict[tuple[str, str], int] = {}
+    found = [_entry(path, i, e, sites, on, checks) for i, e in enumerate(raw["waivers"])]
+    seen: dict[tuple[str, str, str], int] = {}
     for i, w in enumerate(found):
-        key = (w.site, w.criterion)
+        key = w.key
         if key in seen:
             raise _fail(
                 path,
                 f"entry {i + 1} (site {w.site})",
-                f"repeats entry {seen[key] + 1} for criterion {w.criterion!r}; keep one",
+                f"repeats entry {seen[key] + 1} for criterion {w.criterion!r}"
+                + (f" and check {w.check!r}" if w.check else "")
+                + "; keep one",
             )
         seen[key] = i
     return tuple(found)

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 import inventory
+from checks.checkset import terminal_checks
 from dvc_rollout.cli import main
 from infra import lab_monitoring
 from signoff.adapters import Prometheus
@@ -127,6 +128,7 @@ def _signoff(setup: Setup, phase: int, reports: Path, capsys: Any) -> tuple[int,
         f"--inventory={setup.inventory}",
         f"--records={setup.records}",
         f"--lab={setup.stack}",
+        "--no-pdf",
         "--json",
     )
     return code, json.loads(capsys.readouterr().out)
@@ -137,6 +139,20 @@ def test_phase_1_is_go_for_the_sampled_districts(setup, tmp_path, capsys):
     assert report["problems"] == []
     assert (code, report["verdict"]) == (0, "GO")
     assert {d["code"] for d in report["districts"]} == set(setup.districts)
+    # A lab is a sample of the lab estate, and says so: never a city-wide GO.
+    assert report["estate"] == {"stack": setup.stack, "kind": "lab"}
+    n = len(setup.districts)
+    assert report["scope"]["words_en"] == f"GO for the sample: {n} of 18 sites"
+    assert report["scope"]["sample"] is True
+    html = Path(report["files"]["html"]).read_text("utf-8")
+    assert f"GO for the sample: {n} of 18 sites" in html and 'id="sample-note"' in html
+    # Every terminal was judged on the full check set, the printer's test page included.
+    [terminal] = [f for f in report["sites"][0]["findings"] if f["criterion"] == "terminal"]
+    checks = len(terminal_checks())
+    assert terminal["outcome"] == "pass" and f"all {checks} checks passed" in terminal["reason"]
+    # The coverage found over the window is stated.
+    [avail] = [f for f in report["sites"][0]["findings"] if f["criterion"] == "availability"]
+    assert "of those expected" in avail["reason"]
 
 
 def test_a_broken_printer_makes_its_site_and_district_no_go(lab, setup, tmp_path, capsys):

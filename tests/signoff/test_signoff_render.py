@@ -25,6 +25,7 @@ from checks.results import Result, Store
 from signoff import files, status, status_page
 from signoff.criteria import Thresholds
 from signoff.decision import decide
+from signoff.report_meta import ReportMeta
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -78,7 +79,9 @@ def test_the_console_check_catches_script_errors(tmp_path):
 
 def test_html_report_renders_without_console_errors(tmp_path, evidence, fixtures):
     ev = evidence("stale-readiness")
-    paths = files.write(decide(ev, Thresholds()), datetime.now(UTC), tmp_path / "reports")
+    paths = files.write(
+        decide(ev, Thresholds()), ReportMeta(datetime.now(UTC)), tmp_path / "reports", pdf=False
+    )
     shot, errors = screenshot(paths["html"].as_uri(), tmp_path, "signoff-report")
     print(f"screenshot: {shot}")
     assert errors == []
