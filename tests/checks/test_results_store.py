@@ -293,7 +293,7 @@ def test_check_verify_exits_2_on_a_missing_or_corrupt_store(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["check", "verify", f"--db={tmp_path / 'none.sqlite'}"]) == 2
-    assert "there is no results store there" in capsys.readouterr().err
+    assert "no results store at" in capsys.readouterr().err
     corrupt = tmp_path / "corrupt.sqlite"
     corrupt.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
     assert main(["check", "verify", f"--db={corrupt}"]) == 2
