@@ -3,13 +3,22 @@
 Groups follow how the rollout is run: `terminals` (every one-stop-desk PC),
 `district_<code>`, `level_<district|commune>`, `phase_<n>`, and an empty `datacenter`
 group that a stack (lab or production) fills with its own hosts and connection vars.
+
+Inventory text is data, never code: a unit name typed as `{{ lookup('pipe', 'id') }}`
+must reach a terminal as those characters, not run on the controller. Ansible renders
+any string from an inventory script as a template unless it is marked unsafe, so every
+string of every variable leaves here in Ansible's JSON form `{"__ansible_unsafe": ...}`
+(`as_ansible`); `plain` undoes it for readers that are not Ansible.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from inventory.store import Inventory, Site
+
+UNSAFE = "__ansible_unsafe"
 
 
 def site_vars(site: Site) -> dict[str, Any]:
@@ -30,8 +39,48 @@ def site_vars(site: Site) -> dict[str, Any]:
     }
 
 
+def unsafe(value: Any) -> Any:
+    """The value with every string in it, at any depth, marked for Ansible not to template."""
+    if isinstance(value, str):
+        return {UNSAFE: value}
+    if isinstance(value, Mapping):
+        return {str(k): unsafe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [unsafe(v) for v in value]
+    return value
+
+
+def plain(value: Any) -> Any:
+    """`unsafe` undone: the values as they were, for readers that are not Ansible."""
+    if isinstance(value, Mapping):
+        if set(value) == {UNSAFE}:
+            return value[UNSAFE]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def as_ansible(listing: Mapping[str, Any]) -> dict[str, Any]:
+    """The `--list` document as Ansible must read it: every group's and host's variables
+    marked unsafe; group members and children (names Ansible never renders) as they are."""
+    document: dict[str, Any] = {}
+    for name, group in listing.items():
+        if name == "_meta":
+            hostvars = group.get("hostvars", {})
+            document[name] = {"hostvars": {h: unsafe(v) for h, v in hostvars.items()}}
+        else:
+            document[name] = {k: unsafe(v) if k == "vars" else v for k, v in group.items()}
+    return document
+
+
 def export(inv: Inventory, sites: list[Site] | None = None) -> dict[str, Any]:
-    """Ansible's JSON inventory format (`--list`) for the given sites (default: all)."""
+    """Ansible's JSON inventory (`--list`) for the given sites (default: all), marked unsafe."""
+    return as_ansible(listing(inv, sites))
+
+
+def listing(inv: Inventory, sites: list[Site] | None = None) -> dict[str, Any]:
+    """Ansible's JSON inventory format for the given sites, values as plain Python data."""
     chosen = list(inv.sites.values()) if sites is None else sites
     groups: dict[str, dict[str, Any]] = {
         "all": {"children": ["datacenter", "terminals"]},

@@ -37,7 +37,7 @@ from typing import Any
 
 import inventory
 from dvc_rollout.errors import DvcRolloutError
-from inventory.ansible import export
+from inventory.ansible import as_ansible, listing
 from inventory.store import Inventory, Site
 from playbooks import stack as stackfiles
 
@@ -198,14 +198,23 @@ def _lab_sites(inv: Inventory, terminals: Mapping[str, str]) -> list[Site]:
 
 
 def build(inv: Inventory, stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The `--list` document for a stack: groups, datacenter hosts and every host's vars."""
+    """The `--list` document for a stack: groups, datacenter hosts and every host's vars.
+
+    Every variable, from the inventory or the stack's outputs, is marked unsafe
+    (`inventory.ansible.as_ansible`): Ansible takes it as data, never as a template.
+    """
+    return as_ansible(build_plain(inv, stack, outputs))
+
+
+def build_plain(inv: Inventory, stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """`build` before its values are marked: plain data, for readers that are not Ansible."""
     containers: Mapping[str, Any] = outputs.get("containers") or {}
     terminals: Mapping[str, str] = containers.get("terminals") or {}
     lab = is_lab(outputs)
-    listing = export(inv, _lab_sites(inv, terminals) if lab else None)
-    hostvars: dict[str, dict[str, Any]] = listing["_meta"]["hostvars"]
+    found = listing(inv, _lab_sites(inv, terminals) if lab else None)
+    hostvars: dict[str, dict[str, Any]] = found["_meta"]["hostvars"]
     if lab:  # a lab site may run fewer terminals than the site has
-        for name, group in listing.items():
+        for name, group in found.items():
             if name != "_meta" and "hosts" in group:
                 group["hosts"] = [h for h in group["hosts"] if h in terminals]
         for host in list(hostvars):
@@ -215,17 +224,17 @@ def build(inv: Inventory, stack: str, outputs: Mapping[str, Any]) -> dict[str, A
         hostvars[host].update(connection_vars(host, outputs, terminals.get(host)))
 
     for parent, children in DATACENTER_TREE.items():
-        listing.setdefault(parent, {}).setdefault("children", [])
-        known = listing[parent]["children"]
+        found.setdefault(parent, {}).setdefault("children", [])
+        known = found[parent]["children"]
         known.extend(c for c in children if c not in known)
     for host, (group, key) in DATACENTER.items():
         container = containers.get(key)
         if lab and not container:
             continue  # the stack does not run this part
-        listing.setdefault(group, {"hosts": []})["hosts"].append(host)
+        found.setdefault(group, {"hosts": []})["hosts"].append(host)
         hostvars[host] = connection_vars(host, outputs, container)
-    listing["all"]["vars"] = stack_vars(stack, outputs)
-    return listing
+    found["all"]["vars"] = stack_vars(stack, outputs)
+    return found
 
 
 def load_inventory() -> Inventory:
@@ -249,11 +258,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="stack whose outputs say how to reach the hosts (default: $DVC_STACK or lab)",
     )
     args = parser.parse_args(argv)
-    listing = for_stack(args.stack)
+    found = for_stack(args.stack)
     if args.host:
-        document: Any = listing["_meta"]["hostvars"].get(args.host, {})
+        document: Any = found["_meta"]["hostvars"].get(args.host, {})
     else:
-        document = listing
+        document = found
     json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
     return 0

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inventory.ansible import unsafe
+
 # Ansible variable <- (key in state/<stack>/secrets.json, environment variable).
 # The environment wins, so production can feed them from its own secret store.
 SECRET_VARS: dict[str, tuple[str, str]] = {
@@ -53,10 +55,14 @@ class Credentials:
         return sorted(found - usernames, key=len, reverse=True)
 
     def write(self, path: Path) -> Path:
-        """Write the vars file Ansible reads with `-e @file`, readable by us only."""
+        """Write the vars file Ansible reads with `-e @file`, readable by us only.
+
+        Every value is marked unsafe: a password holding `{{` is a password, and Ansible
+        must never render it as a template (it would run what it holds on the controller).
+        """
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(self.variables, handle)
+            json.dump(unsafe(self.variables), handle)
         return path
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +58,36 @@ def lab() -> Iterator[LabHandle]:
         shutil.rmtree(secrets.state_dir(stack), ignore_errors=True)
         if not left.empty:
             pytest.fail(f"lab down left resources of stack {stack}: {left}")
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """Inventory text as a hostile editor would type it, and what it would leave if it ran.
+
+    `name` is a valid unit name (NFC, one line, at most 200 characters) holding Jinja2
+    expressions and statements, shell substitutions, quotes, `|`, `;` and HTML; each
+    piece that ran would create one of `markers`. A test passes `name` through a part
+    of the rollout and checks that no marker exists and `name` arrived as typed.
+    """
+
+    markers: tuple[Path, ...]
+    name: str
+
+    def ran(self) -> list[str]:
+        """The markers that exist: each is a piece of the name that ran as code."""
+        return [str(m) for m in self.markers if m.exists()]
+
+
+@pytest.fixture
+def hostile() -> Iterator[Hostile]:
+    """A hostile unit name whose markers are in a fresh folder under /tmp (short paths:
+    the name must stay within the inventory's 200 characters)."""
+    folder = Path(tempfile.mkdtemp(prefix="pw", dir="/tmp"))
+    m = tuple(folder / str(i) for i in range(4))
+    name = (
+        f"Xã {{{{ lookup('pipe','touch {m[0]}') }}}}{{% set x=lookup('pipe','touch {m[1]}') %}}"
+        f"$(touch {m[2]})`touch {m[3]}`;\"'|<script>alert(1)</script>"
+    )
+    assert len(name) <= 200 and unicodedata.is_normalized("NFC", name), name
+    yield Hostile(m, name)
+    shutil.rmtree(folder, ignore_errors=True)

@@ -94,7 +94,8 @@ def test_export_ansible_groups() -> None:
     assert len(exported["terminals"]["hosts"]) == 416
     assert "term-00376-1" in exported["district_016"]["hosts"]
     assert exported["level_commune"]["hosts"] == exported["phase_2"]["hosts"]
-    assert exported["_meta"]["hostvars"]["term-00376-1"]["dvc_unit_name"] == "Thị trấn Sóc Sơn"
+    unit_name = exported["_meta"]["hostvars"]["term-00376-1"]["dvc_unit_name"]
+    assert unit_name == {"__ansible_unsafe": "Thị trấn Sóc Sơn"}
 
 
 @pytest.mark.parametrize(

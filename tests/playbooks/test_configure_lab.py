@@ -111,7 +111,7 @@ def test_the_switchboard_runs_the_rendered_config(configured):
     conf = configured.sh(configured.kannel, "cat /etc/kannel/kannel.conf")
     assert "Managed by dvc-rollout" in conf
     for telco in lab.sample["telcos"]:
-        assert f"smsc-id = {telco}\n" in conf
+        assert f'smsc-id = "{telco}"\n' in conf
     assert f'smsc-password = "{SMSC_PASSWORD}"' in conf
     status = _get(
         f"{lab.endpoints['kannel_admin']}/status.txt?"

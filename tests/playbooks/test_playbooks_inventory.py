@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import inventory
 from dvc_rollout.errors import UsageError
+from inventory.ansible import UNSAFE, plain
 from playbooks.inventory import DOCKER_CONNECTION, build
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +46,36 @@ def inv() -> inventory.Inventory:
     return inventory.load()
 
 
+def plain_build(inv: inventory.Inventory, stack: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    """The listing Ansible reads, its unsafe marks taken off to compare values."""
+    found: dict[str, Any] = plain(build(inv, stack, outputs))
+    return found
+
+
+def bare_strings(value: Any, where: str = "") -> list[str]:
+    """Where a string sits that is not wrapped as {"__ansible_unsafe": ...}."""
+    if isinstance(value, str):
+        return [where]
+    if isinstance(value, dict):
+        if set(value) == {UNSAFE} and isinstance(value[UNSAFE], str):
+            return []
+        return [w for k, v in value.items() for w in bare_strings(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [w for i, v in enumerate(value) for w in bare_strings(v, f"{where}[{i}]")]
+    return []
+
+
+@pytest.mark.parametrize("stack", ["t", "production"])
+def test_every_variable_ansible_reads_is_marked_unsafe(inv, stack) -> None:
+    outputs = LAB_OUTPUTS if stack == "t" else {"hosts": {"sms-1": "10.0.0.5"}}
+    listing = build(inv, stack, outputs)
+    assert bare_strings(listing["_meta"]["hostvars"]) == []
+    assert bare_strings(listing["all"]["vars"]) == []
+    hostvars = listing["_meta"]["hostvars"]["term-016-1"]
+    assert hostvars["dvc_unit_name"] == {UNSAFE: "Huyện Sóc Sơn"}
+    assert hostvars["dvc_terminal_index"] == 1  # numbers and booleans stay as they are
+
+
 @pytest.fixture(autouse=True)
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Stack state (e.g. the lab's check key) goes to a temporary folder, not state/."""
@@ -53,19 +85,19 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_a_lab_authorises_its_own_check_key_and_keeps_it(inv, state_dir):
-    keys = build(inv, "t", LAB_OUTPUTS)["all"]["vars"]["dvc_check_ssh_keys"]
+    keys = plain_build(inv, "t", LAB_OUTPUTS)["all"]["vars"]["dvc_check_ssh_keys"]
     public = (state_dir / "t" / "ssh" / "id_ed25519.pub").read_text().strip()
     assert keys == [public] and public.startswith("ssh-ed25519 ")
     assert (state_dir / "t" / "ssh" / "id_ed25519").stat().st_mode & 0o077 == 0
-    assert build(inv, "t", LAB_OUTPUTS)["all"]["vars"]["dvc_check_ssh_keys"] == keys
+    assert plain_build(inv, "t", LAB_OUTPUTS)["all"]["vars"]["dvc_check_ssh_keys"] == keys
 
 
 def test_production_authorises_the_keys_it_is_given(inv, tmp_path, monkeypatch):
-    assert build(inv, "production", {})["all"]["vars"]["dvc_check_ssh_keys"] == []
+    assert plain_build(inv, "production", {})["all"]["vars"]["dvc_check_ssh_keys"] == []
     keys = tmp_path / "check.pub"
     keys.write_text("# the on-call laptop\nssh-ed25519 AAAAC3Nz oncall\n\nssh-rsa AAAAB3 ops\n")
     monkeypatch.setenv("DVC_CHECK_SSH_PUBKEY", str(keys))
-    assert build(inv, "production", {})["all"]["vars"]["dvc_check_ssh_keys"] == [
+    assert plain_build(inv, "production", {})["all"]["vars"]["dvc_check_ssh_keys"] == [
         "ssh-ed25519 AAAAC3Nz oncall",
         "ssh-rsa AAAAB3 ops",
     ]
@@ -90,7 +122,7 @@ def test_a_bad_check_key_file_is_named_with_what_to_do(inv, tmp_path, monkeypatc
 
 
 def test_lab_hosts_are_reached_through_their_containers(inv):
-    listing = build(inv, "t", LAB_OUTPUTS)
+    listing = plain_build(inv, "t", LAB_OUTPUTS)
     hostvars = listing["_meta"]["hostvars"]
     assert hostvars["term-016-1"]["ansible_connection"] == DOCKER_CONNECTION
     assert hostvars["term-016-1"]["ansible_host"] == "dvc-t-term-016-1"
@@ -100,7 +132,7 @@ def test_lab_hosts_are_reached_through_their_containers(inv):
 
 
 def test_lab_lists_only_the_terminals_the_lab_runs(inv):
-    listing = build(inv, "t", LAB_OUTPUTS)
+    listing = plain_build(inv, "t", LAB_OUTPUTS)
     assert sorted(listing["terminals"]["hosts"]) == ["term-00376-1", "term-016-1"]
     assert listing["level_district"]["hosts"] == ["term-016-1"]
     assert listing["phase_2"]["hosts"] == ["term-00376-1"]
@@ -109,14 +141,14 @@ def test_lab_lists_only_the_terminals_the_lab_runs(inv):
 
 
 def test_datacenter_groups_nest_under_datacenter(inv):
-    listing = build(inv, "t", LAB_OUTPUTS)
+    listing = plain_build(inv, "t", LAB_OUTPUTS)
     assert listing["datacenter"]["children"] == ["sms_switchboard", "monitoring"]
     assert listing["monitoring"]["children"] == ["prometheus", "alertmanager"]
     assert listing["sms_switchboard"]["hosts"] == ["sms-1"]
 
 
 def test_stack_facts_become_group_vars_without_credentials(inv):
-    stack_vars = build(inv, "t", LAB_OUTPUTS)["all"]["vars"]
+    stack_vars = plain_build(inv, "t", LAB_OUTPUTS)["all"]["vars"]
     assert stack_vars["dvc_portal_url"] == "http://dvc-t-nginx/"
     assert stack_vars["dvc_ntp_servers"] == ["dvc-t-ntp"]
     smpp, http = stack_vars["dvc_smscs"]
@@ -135,7 +167,7 @@ def test_stack_facts_become_group_vars_without_credentials(inv):
 
 
 def test_terminals_carry_their_site_and_officials(inv):
-    hostvars = build(inv, "t", LAB_OUTPUTS)["_meta"]["hostvars"]["term-00376-1"]
+    hostvars = plain_build(inv, "t", LAB_OUTPUTS)["_meta"]["hostvars"]["term-00376-1"]
     assert hostvars["dvc_site_code"] == "00376"
     assert hostvars["dvc_district_code"] == "016"
     assert hostvars["dvc_officials"] == []
@@ -143,7 +175,7 @@ def test_terminals_carry_their_site_and_officials(inv):
 
 def test_production_reaches_every_terminal_over_ssh(inv, monkeypatch):
     monkeypatch.setenv("DVC_SSH_USER", "ops")
-    listing = build(inv, "production", {"hosts": {"sms-1": "10.0.0.5"}})
+    listing = plain_build(inv, "production", {"hosts": {"sms-1": "10.0.0.5"}})
     hostvars = listing["_meta"]["hostvars"]
     assert len(listing["terminals"]["hosts"]) == sum(
         s.equipment.terminals for s in inv.sites.values()
@@ -177,7 +209,7 @@ def test_the_script_answers_ansible_list_and_host(tmp_path):
         text=True,
         check=True,
     )
-    assert json.loads(host.stdout)["ansible_host"] == "dvc-t-term-016-1"
+    assert plain(json.loads(host.stdout))["ansible_host"] == "dvc-t-term-016-1"
 
 
 def test_the_script_says_to_bring_the_stack_up_when_it_is_not(tmp_path):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from playbooks import secrets
 from playbooks.runner import HostSummary, RunResult, format_summary, new_run_id, summarize
@@ -58,7 +61,40 @@ def test_secret_environment_variables_are_named_for_blanking():
 def test_credentials_file_is_private(tmp_path):
     path = secrets.Credentials({"dvc_sendsms_password": "p"}).write(tmp_path / "c.json")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert json.loads(path.read_text()) == {"dvc_sendsms_password": "p"}
+    assert json.loads(path.read_text()) == {"dvc_sendsms_password": {"__ansible_unsafe": "p"}}
+
+
+def test_credentials_reach_ansible_as_data_never_as_templates(tmp_path, hostile):
+    password = hostile.name.replace("Xã ", "pw ")
+    creds = secrets.Credentials(
+        {
+            "dvc_sendsms_password": password,
+            "sms_switchboard_smsc_credentials": {"a": {"password": password}},
+        }
+    )
+    play = tmp_path / "play.yml"
+    play.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.copy:\n"
+        '        content: "{{ [dvc_sendsms_password, sms_switchboard_smsc_credentials.a.password]'
+        ' | to_json }}"\n'
+        f"        dest: {tmp_path / 'seen.json'}\n        mode: '0600'\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("ansible-playbook")),
+            *("-i", "localhost,", str(play), "-c", "local"),
+            *("-e", f"ansible_python_interpreter={sys.executable}"),
+            *("-e", f"@{creds.write(tmp_path / 'c.json')}"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert hostile.ran() == [], done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads((tmp_path / "seen.json").read_text(encoding="utf-8")) == [password] * 2
 
 
 def test_redact_masks_plain_and_json_escaped_secrets(tmp_path):

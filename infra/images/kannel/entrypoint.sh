@@ -8,12 +8,28 @@ log() { printf 'dvc-kannel: %s\n' "$*" >&2; }
 need() {
     if [ -z "${!1:-}" ]; then log "$1 is not set: it is needed to render $conf"; exit 1; fi
 }
-# Kannel config strings are double-quoted; keep a value from closing the quote.
-q() { printf '"%s"' "${1//\"/}"; }
+# Kannel config strings are double-quoted, with `\` and `"` inside escaped as Kannel's
+# reader (gwlib/cfg.c) expects; nothing else is an escape there.
+q() { local v=${1//\\/\\\\}; printf '"%s"' "${v//\"/\\\"}"; }
+# A line break cannot be written into a value, and Kannel reads any line holding the
+# word "include" as an include directive: refuse such values, naming the variable.
+writable() {
+    local name
+    for name in "$@"; do
+        case "${!name:-}" in
+        *$'\n'* | *$'\r'* | *include*)
+            log "$name cannot be written into $conf (a line break or the word 'include')"
+            exit 1
+            ;;
+        esac
+    done
+}
 
 render() {
     need KANNEL_ADMIN_PASSWORD; need KANNEL_STATUS_PASSWORD
     need SENDSMS_USER; need SENDSMS_PASSWORD
+    writable KANNEL_ADMIN_PASSWORD KANNEL_STATUS_PASSWORD SENDSMS_USER SENDSMS_PASSWORD \
+        SMS_PROBE_URL SMSC_HTTP SMSC_SMPP
     local mo_port=14001 entry id url
     cat <<CONF
 # Bootstrap config rendered by the lab image at first start; Ansible replaces it.
@@ -93,6 +109,7 @@ CONF
             log "SMSC_SMPP entry '$entry' is not id=host:port:system_id"; exit 1
         fi
         secret="SMPP_PASSWORD_$(printf '%s' "$id" | tr 'a-z-' 'A-Z_')"
+        writable "$secret"
         cat <<CONF
 
 # Operator SMSC $id over SMPP 3.4 (a transceiver bind, as production's telco links).
