@@ -3,19 +3,20 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml playbooks/requirements.yml | sha256sum | cut -c1-12)
 
 .PHONY: venv packages lint check test lab lab-down engine images bench clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml playbooks/requirements.yml
 	@test -x $(BIN)/python || $(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
 	  echo "make: $(PYTHON) cannot make a virtualenv (Debian's python3-venv is missing):" \
 	       "run \`sudo $(PYTHON) infra/debian_packages.py ensure lab\` first" >&2; exit 3; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	$(BIN)/python -m playbooks.bundled_collections install  # community.docker, not all of `ansible`
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dvc_rollout.errors import EnvironmentProblem, UsageError
+from playbooks import bundled_collections
 from playbooks import secrets as credentials
 from playbooks import stack as stackfiles
 from playbooks.inventory import is_lab
@@ -167,6 +168,7 @@ def _environment(stack: str, blank: list[str]) -> dict[str, str]:
         "DVC_PYTHON": sys.executable,
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         "ANSIBLE_CONFIG": str(PLAYBOOKS_DIR / "ansible.cfg"),
+        "ANSIBLE_COLLECTIONS_PATH": str(bundled_collections.path()),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_DEPRECATION_WARNINGS": "0",
     }
