@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml playbooks/requirements.yml | sha256sum | cut -c1-12)
 
-.PHONY: venv packages lint check test lab lab-down engine images bench clean
+.PHONY: venv packages lint check pythons test lab lab-down engine images bench clean
 
 venv: $(STAMP)
 
@@ -40,6 +40,12 @@ CHECK_WORKERS ?= auto
 check: lint
 	DOCKER_HOST=unix:///nonexistent/make-check-uses-no-docker.sock \
 	  $(BIN)/pytest -q -m "not docker" -n $(CHECK_WORKERS) $(PYTEST_ARGS)
+
+# The same unit tests on the other supported Pythons (tox.ini: 3.12 and 3.13), found on
+# PATH; pyenv's are put first when present.
+PYENV_BINS ?= $(wildcard $(HOME)/.pyenv/versions/3.12.*/bin $(HOME)/.pyenv/versions/3.13.*/bin)
+pythons: venv
+	PATH="$(subst $(eval) ,:,$(strip $(PYENV_BINS))):$$PATH" $(BIN)/tox run $(TOX_ARGS)
 
 test: venv lint
 	$(BIN)/pytest $(PYTEST_ARGS)
