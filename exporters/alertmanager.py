@@ -1,25 +1,31 @@
 """Renders alertmanager.yml from the inventory's on-call contacts.
 
 Each district's alerts go to its own receiver (`oncall-<code>` in oncall.yaml); alerts
-without a district (SMS gateway, citizen database, exporters) go to `default`. A
-contact whose webhook is still "to be filled" (null) gets the webhook URL given on
-the command line, which in the lab is the recorder the fault drills read. A district
-with no contact yet (oncall.yaml says `contacts: []`) still gets its own route and
-receiver `oncall-<code>` on that webhook: no district's alerts are ever dropped, and
-every district still to be filled is said on stderr and in the file's header.
+without a district (SMS gateway, citizen database, exporters) go to `default`, the
+city data centre's contact (`city:` in oncall.yaml). A receiver reaches its people three
+ways, each only where its address is filled:
 
-    python -m exporters.alertmanager --webhook-url URL [--maintenance FILE] > alertmanager.yml
+- e-mail (`email_configs`) to the contact's `email`, through the SMTP smarthost given on
+  the command line; the password is never in the file: Alertmanager reads it from
+  `--smtp-auth-password-file` on its own host (Ansible puts it there from vault or the
+  environment, `lab up` from the stack's generated secrets);
+- SMS to the contact's `phone` through the city's own Kannel: a webhook to the SMS relay
+  (`exporters.sms_relay`, `--sms-relay-url`) with the number and district in its query;
+- the contact's own `webhook_url`, else the default webhook (in the lab: the recorder
+  the fault drills read).
 
-The maintenance file lists named windows in Alertmanager's time_interval syntax,
-optionally limited to some districts:
+A district with no contact yet (oncall.yaml says `contacts: []`) still gets its own
+route and receiver `oncall-<code>` on that webhook: no district's alerts are ever
+dropped, and every district or address still to be filled is said on stderr and in the
+file's header. Recurring maintenance windows (`maintenance_windows:` in oncall.yaml)
+become `time_intervals` muting their districts' routes.
 
-    windows:
-      - name: portal-upgrade
-        districts: ["016"]          # omit: every district and the city-wide alerts
-        time_intervals:
-          - weekdays: [saturday]
-            times: [{start_time: "22:00", end_time: "24:00"}]
-            location: Asia/Ho_Chi_Minh
+    python -m exporters.alertmanager --webhook-url URL [--smtp-smarthost HOST:PORT
+        --smtp-from ADDR [--smtp-auth-username U --smtp-auth-password-file PATH]]
+        [--sms-relay-url URL] [--templates DIR] > alertmanager.yml
+
+Inventory text reaches Alertmanager as data only: the dumper writes the YAML, and the
+fields Alertmanager expands as Go templates (an e-mail's `to`) are written as literals.
 """
 
 from __future__ import annotations
@@ -37,18 +43,42 @@ import yaml
 
 from dvc_rollout import argtypes
 from dvc_rollout.errors import DvcRolloutError, UsageError
+from inventory.model import CityContact, MaintenanceWindow
 
 DEFAULT_RECEIVER = "default"
 GROUP_BY = ["alertname", "district_code"]
 # Production notification timings; the lab passes shorter ones so drills run in minutes.
 TIMINGS = {"group_wait": "30s", "group_interval": "2m", "repeat_interval": "4h"}
 _DURATION = re.compile(r"^\d+(ms|s|m|h)$")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_INTERVAL_KEYS = {"times", "weekdays", "days_of_month", "months", "years", "location"}
+# The project's notification templates (Vietnamese first, Hanoi time), installed on the
+# Alertmanager host in the folder given to --templates.
+TEMPLATES_DIR = Path(__file__).resolve().parent / "alertmanager_templates"
+TEMPLATE_FILES = "*.tmpl"
 
 
 class AlertmanagerConfigError(UsageError):
-    """An argument or the maintenance file cannot make a valid Alertmanager config."""
+    """An argument cannot make a valid Alertmanager config."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How notifications leave Alertmanager besides webhooks; empty parts are off.
+
+    `smtp_auth_password_file` is a path on the Alertmanager host, never the password.
+    `templates` is the folder holding the project's templates there.
+    """
+
+    smtp_smarthost: str = ""
+    smtp_from: str = ""
+    smtp_auth_username: str = ""
+    smtp_auth_password_file: str = ""
+    smtp_require_tls: bool = True
+    sms_relay_url: str = ""
+    templates: str = ""
+
+    @property
+    def email(self) -> bool:
+        return bool(self.smtp_smarthost)
 
 
 class Contact(Protocol):
@@ -60,15 +90,19 @@ class Contact(Protocol):
     def receiver(self) -> str: ...
     @property
     def webhook_url(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
 
 
-@dataclass(frozen=True)
-class MaintenanceWindow:
-    """A named mute window; `districts` empty means everywhere."""
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
-    name: str
-    time_intervals: tuple[dict[str, Any], ...]
-    districts: tuple[str, ...] = ()
+
+def check_email(address: str, what: str) -> str:
+    if not _EMAIL.match(address):
+        raise AlertmanagerConfigError(f"{what} {address!r} is not an e-mail address (name@host)")
+    return address
 
 
 def check_url(url: str, what: str) -> str:
@@ -76,50 +110,6 @@ def check_url(url: str, what: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise AlertmanagerConfigError(f"{what} {url!r} is not an http(s) URL")
     return url
-
-
-def load_maintenance(path: Path, known_districts: Iterable[str]) -> list[MaintenanceWindow]:
-    """Read and check the maintenance file, naming the entry at fault."""
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise AlertmanagerConfigError(f"cannot read maintenance file {path}: {e}") from e
-    known = set(known_districts)
-    entries = doc.get("windows", []) if isinstance(doc, dict) else None
-    if not isinstance(entries, list):
-        raise AlertmanagerConfigError(f"{path}: expected a top-level 'windows:' list")
-    windows = []
-    for i, entry in enumerate(entries):
-        where = f"{path}: windows[{i}]"
-        if not isinstance(entry, dict):
-            raise AlertmanagerConfigError(f"{where} is not a mapping")
-        name = str(entry.get("name", ""))
-        if not _NAME.match(name):
-            raise AlertmanagerConfigError(
-                f"{where}.name {name!r} must be lowercase letters, digits and '-'"
-            )
-        districts = tuple(str(d) for d in entry.get("districts", []) or [])
-        unknown = sorted(set(districts) - known)
-        if unknown:
-            raise AlertmanagerConfigError(
-                f"{where}.districts has unknown district codes {unknown}: use codes from "
-                "inventory/data/units.yaml, e.g. '016'"
-            )
-        intervals = entry.get("time_intervals")
-        if not isinstance(intervals, list) or not intervals:
-            raise AlertmanagerConfigError(f"{where}.time_intervals must be a non-empty list")
-        for j, interval in enumerate(intervals):
-            extra = set(interval) - _INTERVAL_KEYS if isinstance(interval, dict) else {"?"}
-            if extra:
-                raise AlertmanagerConfigError(
-                    f"{where}.time_intervals[{j}] has keys {sorted(extra)}: "
-                    f"allowed are {sorted(_INTERVAL_KEYS)}"
-                )
-        windows.append(MaintenanceWindow(name, tuple(intervals), districts))
-    names = [w.name for w in windows]
-    if len(set(names)) != len(names):
-        raise AlertmanagerConfigError(f"{path}: window names must be unique, got {names}")
-    return windows
 
 
 def _mutes(windows: Sequence[MaintenanceWindow], district: str | None) -> list[str]:
@@ -138,6 +128,8 @@ class _ToBeFilled:
     district: str
     receiver: str
     webhook_url: str | None = None
+    email: str | None = None
+    phone: str | None = None
 
 
 def with_every_district(contacts: Iterable[Contact], districts: Iterable[str]) -> list[Contact]:
@@ -153,8 +145,17 @@ def with_every_district(contacts: Iterable[Contact], districts: Iterable[str]) -
     return found
 
 
-def to_be_filled(contacts: Iterable[Contact], names: Mapping[str, str]) -> list[str]:
-    """One line per district whose on-call contact or webhook is still to be filled."""
+def to_be_filled(
+    contacts: Iterable[Contact],
+    names: Mapping[str, str],
+    delivery: Delivery | None = None,
+    city: CityContact | None = None,
+) -> list[str]:
+    """One line per district (and the city) whose on-call contact or address is to be filled.
+
+    E-mail and SMS are said only when the config sends them (`delivery`).
+    """
+    delivery = delivery or Delivery()
     lines = []
     for c in sorted(contacts, key=lambda c: c.district):
         where = f"district {c.district} ({names.get(c.district, '?')})"
@@ -163,27 +164,113 @@ def to_be_filled(contacts: Iterable[Contact], names: Mapping[str, str]) -> list[
                 f"oncall.yaml: {where}: on-call contact to be filled; its alerts go to "
                 f"receiver {c.receiver} at the default webhook"
             )
-        elif not c.webhook_url:
-            lines.append(
-                f"oncall.yaml: {where}: webhook_url to be filled; receiver {c.receiver} "
-                "posts to the default webhook"
-            )
+            continue
+        lines.extend(_missing(c, f"oncall.yaml: {where}", c.receiver, delivery))
+    lines.extend(_missing(city or CityContact(), "oncall.yaml: city", DEFAULT_RECEIVER, delivery))
     return lines
+
+
+def _missing(c: Contact | CityContact, where: str, receiver: str, delivery: Delivery) -> list[str]:
+    found = []
+    if not c.webhook_url:
+        found.append(
+            f"{where}: webhook_url to be filled; receiver {receiver} posts to the default webhook"
+        )
+    if delivery.email and not c.email:
+        found.append(f"{where}: email to be filled; receiver {receiver} sends no e-mail")
+    if delivery.sms_relay_url and not c.phone:
+        found.append(f"{where}: phone to be filled; receiver {receiver} sends no SMS")
+    return found
+
+
+def go_literal(text: str) -> str:
+    """`text` as a Go template that expands to exactly `text` (Alertmanager templates `to:`).
+
+    Plain text without `{{` is its own template; otherwise it is written as one quoted
+    string action, so nothing in it is ever run.
+    """
+    if "{{" not in text and "}}" not in text:
+        return text
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '{{ "' + quoted + '" }}'
+
+
+def _receiver(
+    name: str,
+    contact: Contact | CityContact | None,
+    webhook_url: str,
+    delivery: Delivery,
+    district: str = "",
+) -> dict[str, Any]:
+    """One receiver: its webhook (own or default), e-mail and SMS where filled."""
+    own = contact.webhook_url if contact is not None else None
+    url = check_url(own, f"webhook_url of {name}") if own else webhook_url
+    receiver: dict[str, Any] = {
+        "name": name,
+        "webhook_configs": [{"url": url, "send_resolved": True}],
+    }
+    if contact is None:
+        return receiver
+    if delivery.email and contact.email:
+        receiver["email_configs"] = [
+            {
+                "to": go_literal(contact.email),
+                "send_resolved": True,
+                "headers": {"Subject": '{{ template "dvc.subject" . }}'},
+                "html": '{{ template "dvc.html" . }}',
+                "text": '{{ template "dvc.text" . }}',
+            }
+        ]
+    if delivery.sms_relay_url and contact.phone:
+        query = urllib.parse.urlencode({"to": contact.phone, "district": district})
+        receiver["webhook_configs"].append(
+            {"url": f"{delivery.sms_relay_url}?{query}", "send_resolved": True}
+        )
+    return receiver
+
+
+def _global(delivery: Delivery) -> dict[str, Any]:
+    found: dict[str, Any] = {"resolve_timeout": "5m"}
+    if delivery.email:
+        if not delivery.smtp_from:
+            raise AlertmanagerConfigError(
+                "--smtp-smarthost needs --smtp-from (the sender address of the alert e-mails)"
+            )
+        found.update(
+            smtp_smarthost=delivery.smtp_smarthost,
+            smtp_from=delivery.smtp_from,
+            smtp_require_tls=delivery.smtp_require_tls,
+        )
+        if delivery.smtp_auth_username:
+            if not delivery.smtp_auth_password_file:
+                raise AlertmanagerConfigError(
+                    "--smtp-auth-username needs --smtp-auth-password-file: the path of the "
+                    "file holding the SMTP password on the Alertmanager host"
+                )
+            found["smtp_auth_username"] = delivery.smtp_auth_username
+            found["smtp_auth_password_file"] = delivery.smtp_auth_password_file
+    return found
 
 
 def render(
     contacts: Iterable[Contact],
     webhook_url: str,
-    maintenance: Sequence[MaintenanceWindow] = (),
+    windows: Sequence[MaintenanceWindow] = (),
     timings: Mapping[str, str] | None = None,
     districts: Iterable[str] = (),
+    city: CityContact | None = None,
+    delivery: Delivery | None = None,
 ) -> dict[str, Any]:
     """The whole alertmanager.yml as a dict, ready for yaml.safe_dump.
 
     `districts`: every district of the inventory; one without a contact gets a route
-    of its own anyway (see `with_every_district`).
+    of its own anyway (see `with_every_district`). `windows`: the inventory's recurring
+    maintenance windows.
     """
+    delivery = delivery or Delivery()
     check_url(webhook_url, "--webhook-url")
+    if delivery.sms_relay_url:
+        check_url(delivery.sms_relay_url, "--sms-relay-url")
     timing = {**TIMINGS, **(timings or {})}
     for key, value in timing.items():
         if key not in TIMINGS or not _DURATION.match(value):
@@ -192,25 +279,24 @@ def render(
             )
     contacts = sorted(with_every_district(contacts, districts), key=lambda c: c.district)
     routes: list[dict[str, Any]] = []
-    receivers: list[dict[str, Any]] = [_webhook(DEFAULT_RECEIVER, webhook_url)]
+    receivers = [_receiver(DEFAULT_RECEIVER, city, webhook_url, delivery)]
     for c in contacts:
-        url = check_url(c.webhook_url, f"webhook_url of {c.receiver}") if c.webhook_url else None
-        receivers.append(_webhook(c.receiver, url or webhook_url))
+        receivers.append(_receiver(c.receiver, c, webhook_url, delivery, c.district))
         route: dict[str, Any] = {
             "receiver": c.receiver,
             "matchers": [f'district_code="{c.district}"'],
         }
-        mutes = _mutes(maintenance, c.district)
+        mutes = _mutes(windows, c.district)
         if mutes:
             route["mute_time_intervals"] = mutes
         routes.append(route)
     # Alerts with no district: the gateway, the citizen database, the exporters.
-    city: dict[str, Any] = {"receiver": DEFAULT_RECEIVER, "matchers": ['district_code=""']}
-    if _mutes(maintenance, None):
-        city["mute_time_intervals"] = _mutes(maintenance, None)
-    routes.append(city)
+    city_route: dict[str, Any] = {"receiver": DEFAULT_RECEIVER, "matchers": ['district_code=""']}
+    if _mutes(windows, None):
+        city_route["mute_time_intervals"] = _mutes(windows, None)
+    routes.append(city_route)
     config: dict[str, Any] = {
-        "global": {"resolve_timeout": "5m"},
+        "global": _global(delivery),
         "route": {
             "receiver": DEFAULT_RECEIVER,
             "group_by": GROUP_BY,
@@ -235,15 +321,20 @@ def render(
         ],
         "receivers": receivers,
     }
-    if maintenance:
+    if delivery.templates:
+        config["templates"] = [f"{delivery.templates.rstrip('/')}/{TEMPLATE_FILES}"]
+    if windows:
         config["time_intervals"] = [
-            {"name": w.name, "time_intervals": list(w.time_intervals)} for w in maintenance
+            {
+                "name": w.name,
+                "time_intervals": [
+                    t.model_dump(exclude_defaults=False, exclude_none=True)
+                    for t in w.time_intervals
+                ],
+            }
+            for w in windows
         ]
     return config
-
-
-def _webhook(name: str, url: str) -> dict[str, Any]:
-    return {"name": name, "webhook_configs": [{"url": url, "send_resolved": True}]}
 
 
 def to_yaml(config: Mapping[str, Any], notes: Sequence[str] = ()) -> str:
@@ -266,7 +357,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="webhook for the default receiver and for contacts whose webhook is to be filled",
     )
     parser.add_argument(
-        "--maintenance", type=argtypes.existing_file, help="YAML file of maintenance windows"
+        "--smtp-smarthost",
+        type=argtypes.listen_address,
+        default=None,
+        help="SMTP server HOST:PORT the alert e-mails go through (omit: no e-mail)",
+    )
+    parser.add_argument("--smtp-from", type=argtypes.text(), default=None, help="sender address")
+    parser.add_argument("--smtp-auth-username", type=argtypes.text())
+    parser.add_argument(
+        "--smtp-auth-password-file",
+        type=argtypes.text(),
+        default=None,
+        help="path ON THE ALERTMANAGER HOST of the file holding the SMTP password",
+    )
+    parser.add_argument(
+        "--smtp-no-tls",
+        action="store_true",
+        help="do not require STARTTLS (only for a smarthost on a private management network)",
+    )
+    parser.add_argument(
+        "--sms-relay-url",
+        type=argtypes.url,
+        default=None,
+        help="the SMS relay's webhook, e.g. http://sms-relay:9606/sms (omit: no SMS)",
+    )
+    parser.add_argument(
+        "--templates",
+        type=argtypes.text(),
+        default=None,
+        help="folder of the project's notification templates on the Alertmanager host "
+        "(needed with --smtp-smarthost)",
+    )
+    parser.add_argument(
+        "--oncall",
+        type=argtypes.existing_file,
+        help="an oncall.yaml replacing the inventory's (a lab's synthetic contacts)",
     )
     parser.add_argument(
         "--inventory", type=argtypes.existing_dir, help="inventory data dir (default: built-in)"
@@ -278,12 +403,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import inventory
 
-        inv = inventory.load(args.inventory) if args.inventory else inventory.load()
-        windows = load_maintenance(args.maintenance, inv.districts) if args.maintenance else []
+        inv = inventory.load(args.inventory, oncall=args.oncall)
+        delivery = Delivery(
+            smtp_smarthost=args.smtp_smarthost or "",
+            smtp_from=check_email(args.smtp_from, "--smtp-from") if args.smtp_from else "",
+            smtp_auth_username=args.smtp_auth_username or "",
+            smtp_auth_password_file=args.smtp_auth_password_file or "",
+            smtp_require_tls=not args.smtp_no_tls,
+            sms_relay_url=args.sms_relay_url or "",
+            templates=args.templates or "",
+        )
+        if delivery.email and not delivery.templates:
+            raise AlertmanagerConfigError(
+                "--smtp-smarthost needs --templates: the folder on the Alertmanager host "
+                f"holding the project's templates ({TEMPLATES_DIR.name}/{TEMPLATE_FILES})"
+            )
         timings = {key: getattr(args, key) for key in TIMINGS}
-        config = render(inv.oncall.values(), args.webhook_url, windows, timings, inv.districts)
+        city = inv.oncall_file.city
+        windows = inv.oncall_file.maintenance_windows
+        config = render(
+            inv.oncall.values(), args.webhook_url, windows, timings, inv.districts, city, delivery
+        )
         names = {code: d.name for code, d in inv.districts.items()}
-        notes = to_be_filled(with_every_district(inv.oncall.values(), inv.districts), names)
+        contacts = with_every_district(inv.oncall.values(), inv.districts)
+        notes = to_be_filled(contacts, names, delivery, city)
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
         sys.stdout.write(to_yaml(config, notes))

@@ -31,11 +31,17 @@ def default_dir() -> Path:
     return Path(os.environ.get(ENV_DIR) or DEFAULT_DATA_DIR)
 
 
-def load(directory: Path | str | None = None, records: Path | str | None = None) -> Inventory:
+def load(
+    directory: Path | str | None = None,
+    records: Path | str | None = None,
+    oncall: Path | str | None = None,
+) -> Inventory:
     """Load and check an inventory directory; raise InventoryError listing every problem.
 
-    `records` replaces the directory's records.yaml (the lab uses its own synthetic one).
+    `records` replaces the directory's records.yaml and `oncall` its oncall.yaml (a lab
+    uses its own synthetic ones: never real people, never real numbers).
     """
+    replaced = {"records.yaml": records, "oncall.yaml": oncall}
     root = Path(directory) if directory is not None else default_dir()
     if not root.is_dir():
         raise InventoryError(
@@ -44,7 +50,8 @@ def load(directory: Path | str | None = None, records: Path | str | None = None)
     problems: list[Problem] = []
     parsed: dict[str, BaseModel] = {}
     for name, schema in model.FILE_MODELS.items():
-        path = Path(records) if name == "records.yaml" and records is not None else root / name
+        other = replaced.get(name)
+        path = Path(other) if other is not None else root / name
         data, found = read_yaml(path)
         problems.extend(found)
         if found and data is None:
@@ -470,6 +477,30 @@ def _check_oncall(inv: Inventory) -> list[Problem]:
                     f"unknown district {c.district!r}: expected a code from units.yaml",
                 )
             )
+    out += _duplicates(
+        "oncall.yaml", "maintenance_windows", [w.name for w in f.maintenance_windows], "name"
+    )
+    for i, w in enumerate(f.maintenance_windows):
+        for j, code in enumerate(w.districts):
+            if code not in inv.districts:
+                out.append(
+                    Problem(
+                        "oncall.yaml",
+                        f"maintenance_windows[{i}].districts[{j}]",
+                        f"unknown district {code!r}: expected a code from units.yaml",
+                    )
+                )
+        for j, interval in enumerate(w.time_intervals):
+            for k, span in enumerate(interval.times):
+                if span.start_time >= span.end_time:
+                    out.append(
+                        Problem(
+                            "oncall.yaml",
+                            f"maintenance_windows[{i}].time_intervals[{j}].times[{k}]",
+                            f"starts at {span.start_time}, not before its end {span.end_time}: "
+                            "a window over midnight is two ranges (22:00-24:00, 00:00-02:00)",
+                        )
+                    )
     # `contacts: []` says every contact is still to be filled (alerts then go to the
     # default receiver, said per district); a list that leaves districts out is a mistake.
     missing = sorted(set(inv.districts) - {c.district for c in f.contacts}) if f.contacts else []

@@ -183,17 +183,70 @@ class RecordsFile(_Strict):
 
 
 # oncall.yaml --------------------------------------------------------------------------
+# A phone number as Kannel's sendsms takes it: digits, an optional leading `+`.
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9]{6,15}$")]
+# A plain address: Alertmanager templates its `to:`, so no braces or spaces get through.
+Email = Annotated[
+    str, Field(max_length=200, pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+]
+WindowName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+_DAY = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+Weekday = Annotated[str, Field(pattern=rf"^({_DAY})(:({_DAY}))?$")]
+ClockTime = Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+DayOfMonth = Annotated[
+    str, Field(pattern=r"^-?([1-9]|[12][0-9]|3[01])(:-?([1-9]|[12][0-9]|3[01]))?$")
+]
+_MONTH = "january|february|march|april|may|june|july|august|september|october|november|december"
+Month = Annotated[str, Field(pattern=rf"^({_MONTH}|[1-9]|1[0-2])(:({_MONTH}|[1-9]|1[0-2]))?$")]
+
+
 class Contact(_Strict):
     district: DistrictCode
     receiver: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,63}$")]
     team: Name | None = None
-    phone: Name | None = None
-    email: Name | None = None
+    phone: Phone | None = None
+    email: Email | None = None
     webhook_url: Name | None = None
+
+
+class CityContact(_Strict):
+    """The city data centre's on-call: alerts of no district (SMS gateway, citizen database)."""
+
+    team: Name | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    webhook_url: Name | None = None
+
+
+class TimeRange(_Strict):
+    start_time: ClockTime
+    end_time: ClockTime
+
+
+class TimeInterval(_Strict):
+    """One Alertmanager time_interval; every list empty means "at all times"."""
+
+    weekdays: list[Weekday] = []
+    times: list[TimeRange] = []
+    days_of_month: list[DayOfMonth] = []
+    months: list[Month] = []
+    location: Literal["Asia/Ho_Chi_Minh"] = "Asia/Ho_Chi_Minh"
+
+
+class MaintenanceWindow(_Strict):
+    """A recurring planned outage: its districts' alerts are muted while it is on."""
+
+    name: WindowName
+    reason: Name
+    # Empty: every district and the city-wide alerts.
+    districts: list[DistrictCode] = []
+    time_intervals: Annotated[list[TimeInterval], Field(min_length=1, max_length=20)]
 
 
 class OncallFile(_Strict):
     contacts: list[Contact]
+    city: CityContact | None = None
+    maintenance_windows: list[MaintenanceWindow] = []
 
 
 # What each file must hold, said when a file is empty or holds something else.

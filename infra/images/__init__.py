@@ -42,6 +42,7 @@ IMAGES: tuple[str, ...] = (
     "prometheus",
     "alertmanager",
     "webhook",
+    "smtp",
     "ntp",
     "terminal",
     "exporter",
@@ -60,6 +61,7 @@ HEALTH_COMMANDS: dict[str, str] = {
     "prometheus": "curl -fsS http://127.0.0.1:9090/-/ready",
     "alertmanager": "curl -fsS http://127.0.0.1:9093/-/ready",
     "webhook": "curl -fsS http://127.0.0.1:9095/healthz",
+    "smtp": "curl -fsS http://127.0.0.1:9025/healthz",
     "ntp": "chronyc tracking",
     "terminal": 'lpstat -r | grep -q "scheduler is running"',
 }

@@ -19,27 +19,39 @@ import yaml
 
 import inventory
 from exporters.alertmanager import (
+    TEMPLATES_DIR,
     AlertmanagerConfigError,
-    load_maintenance,
+    Delivery,
+    go_literal,
     render,
     to_yaml,
 )
+from inventory.model import CityContact, MaintenanceWindow
 
 HOOK = "http://127.0.0.1:9/hook"
 AM_CLI = [sys.executable, "-m", "exporters.alertmanager"]
 MAINTENANCE = """
-windows:
   - name: portal-upgrade
+    reason: "Nâng cấp cổng / portal upgrade"
     districts: ["016"]
     time_intervals:
       - weekdays: [saturday]
         times: [{start_time: "22:00", end_time: "24:00"}]
         location: Asia/Ho_Chi_Minh
   - name: new-year
+    reason: "Tết dương lịch / New Year's Day"
     time_intervals:
       - months: [january]
         days_of_month: ["1"]
 """
+DELIVERY = Delivery(
+    smtp_smarthost="smtp.lab.invalid:25",
+    smtp_from="dvc-alerts@lab.invalid",
+    smtp_auth_username="alertmanager",
+    smtp_auth_password_file="/etc/alertmanager/smtp_password",
+    sms_relay_url="http://sms-relay:9606/sms",
+    templates=str(TEMPLATES_DIR),
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,8 @@ class FakeContact:
     district: str
     receiver: str
     webhook_url: str | None
+    email: str | None = None
+    phone: str | None = None
 
 
 @pytest.fixture(scope="module")
@@ -70,15 +84,13 @@ def _write(tmp_path: Path, config: dict[str, object]) -> Path:
     return path
 
 
-def _maintenance(tmp_path: Path, inv: inventory.Inventory, text: str = MAINTENANCE):
-    path = tmp_path / "maintenance.yml"
-    path.write_text(text, encoding="utf-8")
-    return load_maintenance(path, inv.districts)
+def _maintenance() -> list[MaintenanceWindow]:
+    return [MaintenanceWindow.model_validate(w) for w in yaml.safe_load(MAINTENANCE)]
 
 
 @pytest.mark.parametrize("with_maintenance", [False, True], ids=["plain", "maintenance"])
 def test_amtool_check_config_passes(inv, tmp_path: Path, with_maintenance: bool) -> None:
-    windows = _maintenance(tmp_path, inv) if with_maintenance else []
+    windows = _maintenance() if with_maintenance else []
     path = _write(tmp_path, render(inv.oncall.values(), HOOK, windows))
     result = subprocess.run(
         [_tool("amtool"), "check-config", str(path)], capture_output=True, text=True, timeout=60
@@ -162,7 +174,7 @@ def test_the_cli_says_which_districts_are_to_be_filled(tmp_path: Path) -> None:
 
 
 def test_maintenance_windows_mute_only_their_districts(inv, tmp_path: Path) -> None:
-    config = render(inv.oncall.values(), HOOK, _maintenance(tmp_path, inv))
+    config = render(inv.oncall.values(), HOOK, _maintenance())
     mutes = {r["receiver"]: r.get("mute_time_intervals", []) for r in config["route"]["routes"]}
     assert mutes["oncall-016"] == ["portal-upgrade", "new-year"]
     assert mutes["oncall-017"] == ["new-year"]
@@ -170,54 +182,105 @@ def test_maintenance_windows_mute_only_their_districts(inv, tmp_path: Path) -> N
     assert [t["name"] for t in config["time_intervals"]] == ["portal-upgrade", "new-year"]
 
 
-@pytest.mark.parametrize(
-    ("text", "match"),
-    [
-        (
-            "windows:\n  - {name: x, districts: ['999'], time_intervals: [{months: [may]}]}",
-            r"unknown district codes \['999'\]",
-        ),
-        ("windows:\n  - {name: x, time_intervals: [{hours: [1]}]}", r"has keys \['hours'\]"),
-        ("windows:\n  - {name: Bad Name, time_intervals: [{months: [may]}]}", "lowercase"),
-        ("windows:\n  - {name: x}", "time_intervals must be a non-empty list"),
-        ("windows: 3", "top-level 'windows:' list"),
-    ],
-)
-def test_bad_maintenance_file_names_the_fault(inv, tmp_path: Path, text: str, match: str) -> None:
-    with pytest.raises(AlertmanagerConfigError, match=match):
-        _maintenance(tmp_path, inv, text)
-
-
 def test_bad_webhook_url_is_refused(inv) -> None:
     with pytest.raises(AlertmanagerConfigError, match=r"--webhook-url 'localhost:9' is not"):
         render(inv.oncall.values(), "localhost:9")
 
 
-def test_cli_prints_a_config_amtool_accepts(tmp_path: Path) -> None:
-    maint = tmp_path / "maintenance.yml"
-    maint.write_text(MAINTENANCE, encoding="utf-8")
+def test_cli_renders_the_inventorys_windows_email_and_sms(tmp_path: Path) -> None:
+    data = tmp_path / "inventory"
+    shutil.copytree(inventory.DEFAULT_DATA_DIR, data)
+    oncall = yaml.safe_load((data / "oncall.yaml").read_text(encoding="utf-8"))
+    oncall["maintenance_windows"] = yaml.safe_load(MAINTENANCE)
+    oncall["contacts"][0].update(email="oncall-016@lab.invalid", phone="840000000016")
+    (data / "oncall.yaml").write_text(yaml.safe_dump(oncall, allow_unicode=True), "utf-8")
+    argv = ["--webhook-url", HOOK, "--inventory", str(data)]
+    argv += ["--smtp-smarthost", "smtp.lab.invalid:25", "--smtp-from", "dvc@lab.invalid"]
+    argv += ["--smtp-auth-username", "am", "--smtp-auth-password-file", str(tmp_path / "pw")]
+    argv += ["--sms-relay-url", "http://relay:9606/sms", "--templates", str(TEMPLATES_DIR)]
+    done = subprocess.run([*AM_CLI, *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    config = yaml.safe_load(done.stdout)
+    assert [t["name"] for t in config["time_intervals"]] == ["portal-upgrade", "new-year"]
+    receivers = {r["name"]: r for r in config["receivers"]}
+    assert receivers["oncall-016"]["email_configs"][0]["to"] == "oncall-016@lab.invalid"
+    assert "email_configs" not in receivers["oncall-017"]
+    assert "oncall.yaml: district 017 (Huyện Đông Anh): phone to be filled" in done.stderr
+    assert "oncall.yaml: city: email to be filled" in done.stderr
+    assert "secret" not in done.stdout and config["global"]["smtp_auth_password_file"]
+    path = tmp_path / "am.yml"
+    path.write_text(done.stdout, encoding="utf-8")
+    (tmp_path / "pw").write_text("lab\n", encoding="utf-8")
+    check = subprocess.run(
+        [_tool("amtool"), "check-config", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert " - 1 templates" in check.stdout
+
+
+def test_each_receiver_mails_and_texts_its_own_contact(inv, tmp_path: Path) -> None:
+    contacts = [
+        FakeContact("016", "oncall-016", None, "a@lab.invalid", "840000000016"),
+        FakeContact("017", "oncall-017", None, None, None),
+    ]
+    city = CityContact(email="dc@lab.invalid", phone="840000000001")
+    config = render(contacts, HOOK, city=city, delivery=DELIVERY, districts=["016", "017"])
+    receivers = {r["name"]: r for r in config["receivers"]}
+    sms = [w["url"] for w in receivers["oncall-016"]["webhook_configs"]]
+    assert sms == [HOOK, "http://sms-relay:9606/sms?to=840000000016&district=016"]
+    assert receivers["oncall-016"]["email_configs"][0]["to"] == "a@lab.invalid"
+    assert receivers["oncall-016"]["email_configs"][0]["send_resolved"] is True
+    assert receivers["default"]["email_configs"][0]["to"] == "dc@lab.invalid"
+    assert receivers["default"]["webhook_configs"][1]["url"].endswith("to=840000000001&district=")
+    assert list(receivers["oncall-017"]) == ["name", "webhook_configs"]
+    assert config["global"]["smtp_auth_password_file"] == "/etc/alertmanager/smtp_password"
+    assert config["templates"] == [f"{TEMPLATES_DIR}/*.tmpl"]
+    check = subprocess.run(
+        [_tool("amtool"), "check-config", str(_write(tmp_path, config))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_an_address_is_never_run_as_a_go_template(tmp_path: Path) -> None:
+    """Alertmanager expands an e-mail's `to:` as a Go template: text must stay text."""
+    hostile = 'x{{ template "dvc.html" . }}"\\@lab.invalid'
+    (tmp_path / "t.tmpl").write_text('{{ define "dvc.html" }}RAN{{ end }}', "utf-8")
+    (tmp_path / "data.json").write_text(json.dumps({"receiver": "r", "status": "firing"}), "utf-8")
     out = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "exporters.alertmanager",
-            "--webhook-url",
-            HOOK,
-            "--maintenance",
-            str(maint),
+            _tool("amtool"),
+            "template",
+            "render",
+            f"--template.glob={tmp_path / 't.tmpl'}",
+            f"--template.text={go_literal(hostile)}",
+            f"--template.data={tmp_path / 'data.json'}",
         ],
         capture_output=True,
         text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    path = tmp_path / "am.yml"
-    path.write_text(out, encoding="utf-8")
-    assert yaml.safe_load(out)["time_intervals"]
-    check = subprocess.run(
-        [_tool("amtool"), "check-config", str(path)], capture_output=True, timeout=60
+        timeout=60,
     )
-    assert check.returncode == 0
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == hostile
+    assert go_literal("oncall-016@lab.invalid") == "oncall-016@lab.invalid"
+
+
+@pytest.mark.parametrize(
+    ("delivery", "match"),
+    [
+        (Delivery(smtp_smarthost="smtp:25"), "needs --smtp-from"),
+        (
+            Delivery(smtp_smarthost="smtp:25", smtp_from="a@b.c", smtp_auth_username="u"),
+            "needs --smtp-auth-password-file",
+        ),
+        (Delivery(sms_relay_url="relay:9606"), "--sms-relay-url 'relay:9606' is not"),
+    ],
+)
+def test_incomplete_delivery_settings_say_what_is_missing(inv, delivery, match) -> None:
+    with pytest.raises(AlertmanagerConfigError, match=match):
+        render(inv.oncall.values(), HOOK, delivery=delivery)
 
 
 def _free_port() -> int:

@@ -195,3 +195,61 @@ def test_staffing_recorded_twice(data_copy: Path) -> None:
         "records.yaml: helpdesk[1].unit: staffing of 00376 is already recorded at helpdesk[0]: "
         "keep one entry per site"
     ]
+
+
+WINDOWS = """maintenance_windows:
+  - name: sunday-night
+    reason: "Sao lưu / backup"
+    districts: ["016", "999"]
+    time_intervals:
+      - weekdays: [sunday, "monday:friday"]
+        times: [{start_time: "23:00", end_time: "01:00"}]
+  - name: sunday-night
+    reason: again
+    time_intervals:
+      - weekdays: [funday]
+"""
+
+
+def test_maintenance_windows_are_checked_like_the_rest(data_copy: Path) -> None:
+    path = data_copy / "oncall.yaml"
+    text = path.read_text(encoding="utf-8").replace("maintenance_windows: []\n", WINDOWS)
+    path.write_text(text, encoding="utf-8")
+    found = _problems(data_copy)
+    assert any(
+        p.startswith("oncall.yaml: maintenance_windows[1].time_intervals[0].weekdays[0]")
+        for p in found
+    ), found
+    text = text.replace("[funday]", "[sunday]")
+    path.write_text(text, encoding="utf-8")
+    found = _problems(data_copy)
+    assert sorted(found) == [
+        "oncall.yaml: maintenance_windows[0].districts[1]: unknown district '999': "
+        "expected a code from units.yaml",
+        "oncall.yaml: maintenance_windows[0].time_intervals[0].times[0]: starts at 23:00, not "
+        "before its end 01:00: a window over midnight is two ranges (22:00-24:00, 00:00-02:00)",
+        "oncall.yaml: maintenance_windows[1]: name 'sunday-night' is already used at "
+        "maintenance_windows[0]: codes must be unique",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("phone", "0912 345 678"), ("phone", "{{ x }}"), ("email", "{{ x }}@a.b"), ("email", "a@b")],
+)
+def test_contact_addresses_are_plain(data_copy: Path, field: str, value: str) -> None:
+    line = '{district: "016", receiver: oncall-016, team: null, phone: null, email: null,'
+    fixed = line.replace(f"{field}: null", f"{field}: '{value}'")
+    _edit(data_copy / "oncall.yaml", line, fixed)
+    found = _problems(data_copy)
+    assert len(found) == 1 and found[0].startswith(f"oncall.yaml: contacts[0].{field}:"), found
+
+
+def test_oncall_override_for_the_lab(tmp_path: Path) -> None:
+    lab = tmp_path / "oncall.yaml"
+    lab.write_text(
+        "contacts: []\ncity: {email: dc@lab.invalid, phone: '840000000001'}\n", encoding="utf-8"
+    )
+    inv = inventory.load(oncall=lab)
+    assert inv.oncall == {} and inv.oncall_file.city is not None
+    assert inv.oncall_file.city.email == "dc@lab.invalid"
