@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from checks.results import GENESIS, SCHEMA_VERSION, Estate, Result, Store, StoreUnreadable
+from checks.results import (
+    GENESIS,
+    SCHEMA_VERSION,
+    TABLES,
+    Estate,
+    Result,
+    Store,
+    StoreUnreadable,
+)
 from dvc_rollout.cli import main
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -305,7 +313,7 @@ def test_check_verify_exits_2_on_a_missing_or_corrupt_store(
 def _v1_store(path: Path) -> None:
     """A store as version 1 wrote it: one complete and one open run, no estates, no seals."""
     with sqlite3.connect(path) as db:
-        db.executescript((FIXTURES / "results-v1.sql").read_text())
+        db.executescript(TABLES + (FIXTURES / "results-v1.sql").read_text())
         db.execute("INSERT INTO runs (started, selection) VALUES ('2017-07-01', '{}')")
         db.execute(
             "INSERT INTO results (run_id, time, site_code, unit, host, check_id, outcome) "

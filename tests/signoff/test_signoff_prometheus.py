@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,11 +20,12 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 import inventory
+from bench.prometheus_stand import StandError, backfill, serve
 from checks.checkset import terminal_checks
 from checks.results import Estate, Result, Store
 from dvc_rollout.cli import main
 from signoff import report_json
-from signoff.adapters import Prometheus, PrometheusMetrics, ResultsStoreReadiness
+from signoff.adapters import PrometheusMetrics, ResultsStoreReadiness
 from signoff.cli import parse_window
 from signoff.criteria import Thresholds
 from signoff.decision import decide
@@ -92,80 +90,25 @@ def _openmetrics(as_of: datetime, until: datetime) -> str:
     return "\n".join(lines) + "\n"
 
 
-# Jobs scraped once a minute, as the backfilled history was: their targets never answer
-# (nothing listens there), but Prometheus' targets API reports each job's interval.
-SCRAPE_CONFIG = """
-global: {}
-scrape_configs:
-""" + "".join(
-    f"""  - job_name: {job}
-    scrape_interval: 1m
-    static_configs: [{{targets: ["127.0.0.1:1"]}}]
-"""
-    for job in ("availability", "kannel", "citizen-db")
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """A real Prometheus serving backfilled history; as-of is an hour ago."""
-    for tool in ("prometheus", "promtool"):
-        if shutil.which(tool) is None:
-            pytest.fail(
-                f"{tool} is not installed: apt-get install prometheus (infra/packages/test.txt)"
-            )
+    """A real Prometheus serving backfilled history; as-of is an hour ago.
+
+    It scrapes the three jobs once a minute, as the history was written: the sign-off
+    reads that interval from its targets API.
+    """
     tmp = tmp_path_factory.mktemp("prometheus")
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     as_of = now - timedelta(hours=1)
     source = tmp / "history.om"
     source.write_text(_openmetrics(as_of, now))
     data = tmp / "data"
-    subprocess.run(
-        ["promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(source), str(data)],
-        check=True,
-        capture_output=True,
-    )
-    config = tmp / "prometheus.yml"
-    config.write_text(SCRAPE_CONFIG)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={config}",
-            f"--storage.tsdb.path={data}",
-            "--storage.tsdb.retention.time=30d",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp / "prometheus.log").open("w"),
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"prometheus did not get ready: {(tmp / 'prometheus.log').read_text()}")
-        # Targets are discovered a few seconds after start: the intervals come from them.
-        for _ in range(300):
-            if len(Prometheus(url).scrape_intervals()) == 3:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("prometheus did not list the three scrape jobs among its targets")
-        yield Lab(url, as_of)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        backfill(source, data)
+        with serve(data, ("availability", "kannel", "citizen-db"), STEP) as url:
+            yield Lab(url, as_of)
+    except StandError as exc:
+        pytest.fail(str(exc))
 
 
 PRODUCTION = EstateRef(stack="production", kind="production")
@@ -300,9 +243,10 @@ def _lab_inventory(tmp_path: Path) -> tuple[Path, Path]:
     return folder, records
 
 
-def test_cli_exit_status_is_zero_only_for_go(tmp_path, prometheus, results, capsys):
+def _argv(tmp_path: Path, prometheus: Lab, results: Path) -> list[str]:
+    """A phase-1 sign-off at the stand's as-of, with the synthetic records, no PDF."""
     folder, records = _lab_inventory(tmp_path)
-    common = [
+    return [
         "signoff",
         "--phase=1",
         f"--as-of={prometheus.as_of.isoformat()}",
@@ -311,9 +255,12 @@ def test_cli_exit_status_is_zero_only_for_go(tmp_path, prometheus, results, caps
         f"--reports={tmp_path / 'reports'}",
         f"--inventory={folder}",
         f"--records={records}",
-        "--json",
         "--no-pdf",
     ]
+
+
+def test_cli_exit_status_is_zero_only_for_go(tmp_path, prometheus, results, capsys):
+    common = [*_argv(tmp_path, prometheus, results), "--json"]
     # 016 alone over 2 h: every criterion is met.
     assert main([*common, "--district=Soc Son", "--window=2h"]) == 0
     go = json.loads(capsys.readouterr().out)
@@ -377,20 +324,8 @@ def test_cli_expired_waiver_is_exit_2(tmp_path, fixtures, capsys):
 
 
 def _common(tmp_path: Path, prometheus: Lab, results: Path) -> list[str]:
-    folder, records = _lab_inventory(tmp_path)
-    return [
-        "signoff",
-        "--phase=1",
-        f"--as-of={prometheus.as_of.isoformat()}",
-        f"--prometheus={prometheus.url}",
-        f"--results={results}",
-        f"--reports={tmp_path / 'reports'}",
-        f"--inventory={folder}",
-        f"--records={records}",
-        "--district=016",
-        "--window=2h",
-        "--no-pdf",
-    ]
+    """016 over 2 h: every criterion met."""
+    return [*_argv(tmp_path, prometheus, results), "--district=016", "--window=2h"]
 
 
 @pytest.mark.parametrize(
