@@ -10,21 +10,24 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from dvc_rollout.errors import UsageError
+from exporters import serving
 from signoff.adapters import SERVICE_UP, Prometheus
 from signoff.evidence import EvidenceUnavailable
 from signoff.status_page import render
 
 GRID_BY = ("district_code", "district", "service")
+HTML = "text/html; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+# On-call pages poll: an answer a proxy or browser kept would show a stale "green".
+NO_STORE = [("Cache-Control", "no-store")]
 
 
 @dataclass(frozen=True)
@@ -165,61 +168,36 @@ def snapshot(sources: Sources) -> dict[str, Any]:
     return data
 
 
-def _handler(sources: Sources) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "dvc-rollout-status"
+def app(sources: Sources) -> serving.App:
+    """The page (/), its data (/status.json) and /healthz; every answer is read fresh."""
 
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/healthz":
-                self._send(HTTPStatus.OK, "text/plain; charset=utf-8", "ok\n")
-            elif path == "/status.json":
-                body = json.dumps(snapshot(sources), ensure_ascii=False, indent=1)
-                self._send(HTTPStatus.OK, "application/json; charset=utf-8", body)
-            elif path == "/":
-                self._send(HTTPStatus.OK, "text/html; charset=utf-8", render(snapshot(sources)))
-            else:
-                self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", "not found\n")
+    def page(environ: serving.Environ, start_response: serving.StartResponse) -> list[bytes]:
+        return serving.respond(start_response, "200 OK", render(snapshot(sources)), HTML, NO_STORE)
 
-        def _send(self, status: HTTPStatus, kind: str, text: str) -> None:
-            body = text.encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
+    def data(environ: serving.Environ, start_response: serving.StartResponse) -> list[bytes]:
+        body = json.dumps(snapshot(sources), ensure_ascii=False, indent=1)
+        return serving.respond(start_response, "200 OK", body, JSON, NO_STORE)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # on-call pages poll often; access logs would only drown real messages
-
-    return Handler
+    return serving.router({"/": page, "/status.json": data, "/healthz": serving.answer("ok\n")})
 
 
-def parse_listen(listen: str) -> tuple[str, int]:
-    host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        raise UsageError(f"--listen {listen!r}: write host:port, e.g. 127.0.0.1:8090")
-    return host.strip("[]"), int(port)
-
-
-def make_server(listen: str, sources: Sources) -> ThreadingHTTPServer:
-    """A server bound to `listen`, not yet serving (tests run it in a thread)."""
-    host, port = parse_listen(listen)
-    try:
-        server = ThreadingHTTPServer((host, port), _handler(sources))
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {listen}: {exc}; pick another --listen") from None
-    server.daemon_threads = True
-    return server
+def make_server(listen: str, sources: Sources) -> serving.Server:
+    """A server bound to `listen`, not yet serving (`.start()` runs it in a thread)."""
+    address = serving.parse_listen(listen, any_host=False)
+    return serving.Server(address, app(sources), "status page")
 
 
 def serve(listen: str, sources: Sources) -> None:
-    """Serve until interrupted."""
-    server = make_server(listen, sources)
-    host, port = server.server_address[:2]
-    print(f"status page on http://{host!s}:{port}/ (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    """Serve until SIGTERM or Ctrl-C, then finish the requests in flight and return."""
+    server = make_server(listen, sources).start()
+    print(
+        f"status page on http://{server.host}:{server.port}/ (Ctrl-C to stop)",
+        file=sys.stderr,
+        flush=True,
+    )
+    stop = threading.Event()
+    serving.stop_on_signals(stop)
     try:
-        server.serve_forever()
+        stop.wait()
     finally:
-        server.server_close()
+        server.stop()

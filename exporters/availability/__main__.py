@@ -13,11 +13,12 @@ from collections.abc import Callable, Sequence
 from prometheus_client.registry import CollectorRegistry
 
 from dvc_rollout.errors import DvcRolloutError
+from exporters import serving
 from exporters.availability.collector import AvailabilityCollector
 from exporters.availability.config import Config, ProbeSettings, load_config
-from exporters.availability.errors import AvailabilityConfigError, ListenError
+from exporters.availability.errors import AvailabilityConfigError
 from exporters.availability.results import Results
-from exporters.availability.server import ExporterServer, MetricsCache
+from exporters.availability.server import MetricsCache, exporter_app
 from exporters.availability.sweep import Sweeper
 from exporters.availability.targets import (
     Target,
@@ -71,13 +72,6 @@ def settings_from(args: argparse.Namespace, config: Config) -> ProbeSettings:
     return dataclasses.replace(config.probe, **overrides).checked()
 
 
-def parse_listen(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise AvailabilityConfigError(f"--listen {text!r} must be HOST:PORT, e.g. 127.0.0.1:9601")
-    return host.strip("[]") or "0.0.0.0", int(port)
-
-
 def load_targets(args: argparse.Namespace, config: Config) -> list[Target]:
     shard = parse_shard(args.shard)
     if args.targets:
@@ -99,11 +93,8 @@ async def serve(targets: Sequence[Target], settings: ProbeSettings, host: str, p
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     sweeps: asyncio.Task[None] | None = None
-    exporter = ExporterServer(cache, healthy=lambda: sweeps is not None and not sweeps.done())
-    try:
-        server = await exporter.start(host, port)
-    except OSError as exc:
-        raise ListenError(f"cannot listen on {host}:{port}: {exc}; pick a free --listen") from None
+    app = exporter_app(cache, healthy=lambda: sweeps is not None and not sweeps.done())
+    server = serving.Server((host, port), app, "metrics").start()
     sweeps = asyncio.create_task(sweeper.run(stop, on_sweep=lambda _report: cache.refresh()))
     log.info(
         "probing %d targets every %gs (timeout %gs, concurrency %d, %s connections) on %s:%d",
@@ -118,8 +109,8 @@ async def serve(targets: Sequence[Target], settings: ProbeSettings, host: str, p
     try:
         await sweeps
     finally:
-        server.close()
-        await server.wait_closed()
+        # Off the loop: stop() waits for scrapes in flight, which read the cache only.
+        await loop.run_in_executor(None, server.stop)
     return 0
 
 
@@ -141,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         settings = settings_from(args, config)
-        host, port = parse_listen(args.listen)
+        host, port = serving.parse_listen(args.listen)
         targets = load_targets(args, config)
         if not targets:
             raise AvailabilityConfigError(

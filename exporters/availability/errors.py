@@ -5,12 +5,8 @@
 
 from __future__ import annotations
 
-from dvc_rollout.errors import EnvironmentProblem, UsageError
+from dvc_rollout.errors import UsageError
 
 
 class AvailabilityConfigError(UsageError):
     """A config file, targets file or command-line value the exporter cannot use."""
-
-
-class ListenError(EnvironmentProblem):
-    """The exporter cannot open its HTTP port (taken, or not an address of this host)."""

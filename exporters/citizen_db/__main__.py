@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from prometheus_client.registry import CollectorRegistry
 
 from dvc_rollout.errors import UsageError
+from exporters import serving
 from exporters.citizen_db.collector import CitizenDbCollector
 from exporters.citizen_db.probe import (
     DEFAULT_LOOKUP_ID,
@@ -26,7 +27,6 @@ from exporters.citizen_db.probe import (
     ProbeState,
     probe_loop,
 )
-from exporters.metrics_server import MetricsServer, parse_listen, run_until_signalled
 
 log = logging.getLogger("exporters.citizen_db")
 _URI_PASSWORD = re.compile(r"://[^/@]*:[^/@]*@")
@@ -72,7 +72,11 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
     state = ProbeState()
     registry = CollectorRegistry()
     CitizenDbCollector(state, registry)
-    server = MetricsServer(parse_listen(args.listen), registry).start()
+    server = serving.Server(
+        serving.parse_listen(args.listen),
+        serving.exporter_app(registry),
+        "metrics",
+    ).start()
     loop = probe_loop(probe, state, args.interval).start()
     log.info("serving citizen-database metrics on %s", args.listen)
     stop.wait()
@@ -82,7 +86,7 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_until_signalled(build_parser(), run, argv)
+    return serving.run_until_signalled(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from prometheus_client.registry import CollectorRegistry
 
 from dvc_rollout.errors import UsageError
+from exporters import serving
 from exporters.kannel.collector import EndToEndCollector, KannelCollector
 from exporters.kannel.e2e import CallbackInbox, EndToEndProbe, ProbeState, SendSms, probe_loop
 from exporters.kannel.fetch import HttpStatusSource
-from exporters.metrics_server import MetricsServer, parse_listen, run_until_signalled
 
 log = logging.getLogger("exporters.kannel")
 
@@ -84,15 +84,22 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
         inbox = CallbackInbox()
         state = ProbeState()
         EndToEndCollector(state, registry)
-        callback = MetricsServer(parse_listen(args.callback_listen), None, {"/mo": inbox.route})
-        callback.start()
+        callback = serving.Server(
+            serving.parse_listen(args.callback_listen),
+            serving.router({"/mo": inbox.app, "/-/healthy": serving.answer("OK\n")}),
+            "sms callback",
+        ).start()
         stoppers.append(callback.stop)
         loop = probe_loop(
             EndToEndProbe(sendsms, inbox, args.probe_timeout), state, args.probe_interval
         )
         loop.start()
         stoppers.append(loop.stop)
-    server = MetricsServer(parse_listen(args.listen), registry).start()
+    server = serving.Server(
+        serving.parse_listen(args.listen),
+        serving.exporter_app(registry),
+        "metrics",
+    ).start()
     stoppers.append(server.stop)
     log.info("serving Kannel metrics on %s (kannel %s)", args.listen, args.kannel_url)
     stop.wait()
@@ -102,7 +109,7 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_until_signalled(build_parser(), run, argv)
+    return serving.run_until_signalled(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from exporters import serving
 from exporters.probe_loop import ProbeLoop
 
 log = logging.getLogger("exporters.kannel.e2e")
@@ -112,13 +115,13 @@ class CallbackInbox:
                     hit = True
         return hit
 
-    def route(self, query: str) -> tuple[int, str, bytes]:
+    def app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         """GET /mo?text=...: Kannel's sms-service calls this with the looped-back text."""
-        texts = urllib.parse.parse_qs(query).get("text", [])
+        texts = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("text", [])
         for text in texts:
             self.deliver(text)
         # An empty body: with max-messages = 0 Kannel sends no reply SMS either way.
-        return 200, "text/plain; charset=utf-8", b""
+        return serving.respond(start_response, "200 OK", b"")
 
 
 @dataclass(frozen=True)

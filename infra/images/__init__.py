@@ -67,8 +67,12 @@ HEALTH_COMMANDS: dict[str, str] = {
 }
 
 # Project files an image carries besides its own folder (repo-relative paths).
+LABHTTP = "infra/images/labhttp/labhttp.py"  # the stand-ins' shared HTTP plumbing
 EXTRA_CONTEXT: dict[str, tuple[str, ...]] = {
     "exporter": ("exporters", "inventory", "dvc_rollout/__init__.py", "dvc_rollout/errors.py"),
+    "portal": (LABHTTP,),
+    "smsc-sim": (LABHTTP,),
+    "webhook": (LABHTTP,),
 }
 # Python distributions copied from the project's pinned environment into an image
 # because Debian bookworm lacks them at the needed version (pydantic 2 for `inventory`).

@@ -131,7 +131,10 @@ def test_e2e_collector_keeps_last_success_through_a_failure() -> None:
 def test_callback_counts_only_the_awaited_token(text: str, counted: bool) -> None:
     inbox = CallbackInbox()
     event = inbox.expect("dvcprobe-0123456789abcdef")
-    status, _, _ = inbox.route(f"text={text.replace(' ', '+')}")
-    assert status == 200
+    started: list[str] = []
+    body = inbox.app(
+        {"QUERY_STRING": f"text={text.replace(' ', '+')}"}, lambda s, _h: started.append(s)
+    )
+    assert started == ["200 OK"] and body == [b""]
     assert event.is_set() is counted
     assert (inbox.forget("dvcprobe-0123456789abcdef") is not None) is counted

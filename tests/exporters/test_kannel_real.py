@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from prometheus_client.registry import CollectorRegistry
 
+from exporters import serving
 from exporters.kannel.collector import EndToEndCollector, KannelCollector
 from exporters.kannel.e2e import CallbackInbox, EndToEndProbe, ProbeState, SendSms
 from exporters.kannel.fetch import HttpStatusSource
-from exporters.metrics_server import MetricsServer
 
 STATUS_PW = "status-secret"
 ADMIN_PW = "admin-secret"
@@ -127,7 +127,7 @@ def kannel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kannel]:
         pytest.fail("Kannel is not installed: `apt-get install kannel` (infra/packages/test.txt)")
     tmp = tmp_path_factory.mktemp("kannel")
     inbox = CallbackInbox()
-    callback = MetricsServer(("127.0.0.1", 0), None, {"/mo": inbox.route}).start()
+    callback = serving.Server(("127.0.0.1", 0), serving.router({"/mo": inbox.app})).start()
     admin, box, sendsms = _free_port(), _free_port(), _free_port()
     conf = tmp / "kannel.conf"
     conf.write_text(_config(tmp, admin, box, sendsms, callback.port, _free_port()))

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import math
-import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from prometheus_client.registry import CollectorRegistry
 
 from checks.results import Result, Store
-from exporters.readiness.__main__ import handler_for
+from exporters import serving
 from exporters.readiness.collector import ReadinessCollector
 
 NOW = datetime.fromisoformat("2017-07-10T08:10:00+00:00").timestamp()
@@ -144,12 +142,9 @@ def test_no_store_yet_means_no_sites_and_unknown_age(tmp_path: Path) -> None:
 
 @pytest.fixture
 def server(store: Store) -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(_registry(store.path), store.path))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    httpd = serving.Server(("127.0.0.1", 0), serving.exporter_app(_registry(store.path))).start()
+    yield f"http://127.0.0.1:{httpd.port}"
+    httpd.stop()
 
 
 def test_metrics_and_health_are_served_over_http(server: str) -> None:

@@ -194,10 +194,10 @@ def status_url(store: Path) -> Iterator[str]:
         results=store,
         refresh_seconds=30,
     )
-    page = status.make_server("127.0.0.1:0", sources)
-    threading.Thread(target=page.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{page.server_address[1]}/"
-    for server in (page, prometheus, alertmanager):
+    page = status.make_server("127.0.0.1:0", sources).start()
+    yield f"http://127.0.0.1:{page.port}/"
+    page.stop()
+    for server in (prometheus, alertmanager):
         server.shutdown()
         server.server_close()
 

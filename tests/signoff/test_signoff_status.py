@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 
@@ -16,11 +15,9 @@ from signoff import status
 @pytest.fixture
 def url(tmp_path):
     sources = status.Sources("http://127.0.0.1:1", "http://127.0.0.1:1", tmp_path / "no.db", 5, 1)
-    server = status.make_server("127.0.0.1:0", sources)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    server = status.make_server("127.0.0.1:0", sources).start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.stop()
 
 
 def test_status_json_names_every_unreachable_source(url):

@@ -27,11 +27,11 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import labhttp
 import psycopg2
 import psycopg2.pool
 
@@ -227,32 +227,15 @@ DOSSIERS = re.compile(r"^/dvc/([^/]+)/([^/]+)/dossiers$")
 FAULT = re.compile(r"^/admin/faults/([^/]+)/([^/]+)$")
 
 
-class Handler(BaseHTTPRequestHandler):
-    """Keep-alive safe: every reply has a Content-Length and every request body is read."""
+class Handler(labhttp.Handler):
+    """nginx keeps 64 connections to the portal: labhttp answers with exact lengths."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "dvc-lab-portal"
     timeout = 120
     portal: Portal
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Per-request lines are dropped: a monitoring sweep makes thousands."""
-
-    def _reply(self, status: int, body: Any, content_type: str = "application/json") -> None:
-        data = (
-            body.encode("utf-8")
-            if isinstance(body, str)
-            else json.dumps(body, ensure_ascii=False).encode("utf-8")
-        )
-        self.send_response(status)
-        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def _json_body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length > 0 else b""
+        raw = self.body()
         if not raw:
             return {}
         return json.loads(raw)
@@ -264,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             return self.portal.catalog.pair(unit_code, service_code)
         except KeyError:
-            self._reply(
+            self.reply(
                 HTTPStatus.NOT_FOUND,
                 {
                     "status": "not_found",
@@ -284,11 +267,11 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(fault.delay_seconds)
             return False
         if fault.mode == "disable":
-            self._reply(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "disabled"})
+            self.reply(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "disabled"})
         elif fault.mode == "error":
-            self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, {"status": "error"})
+            self.reply(HTTPStatus.INTERNAL_SERVER_ERROR, {"status": "error"})
         else:
-            self._reply(HTTPStatus.OK, WRONG_BODY, "text/html")
+            self.reply(HTTPStatus.OK, WRONG_BODY, "text/html")
         return True
 
     # --- citizen-facing -------------------------------------------------------------
@@ -298,7 +281,7 @@ class Handler(BaseHTTPRequestHandler):
         if pair is None or self._faulted(unit_code, service_code):
             return
         unit, service = pair
-        self._reply(
+        self.reply(
             HTTPStatus.OK,
             {
                 "status": "ok",
@@ -316,26 +299,26 @@ class Handler(BaseHTTPRequestHandler):
         citizen_id = body.get("citizen_id") if isinstance(body, dict) else None
         phone = body.get("phone") if isinstance(body, dict) else None
         if not isinstance(citizen_id, str) or not citizen_id:
-            self._reply(HTTPStatus.BAD_REQUEST, {"error": "citizen_id (string) is required"})
+            self.reply(HTTPStatus.BAD_REQUEST, {"error": "citizen_id (string) is required"})
             return
         if not isinstance(phone, str) or not PHONE.match(phone):
-            self._reply(HTTPStatus.BAD_REQUEST, {"error": "phone must be 8-15 digits"})
+            self.reply(HTTPStatus.BAD_REQUEST, {"error": "phone must be 8-15 digits"})
             return
         try:
             dossier_id = self.portal.database.submit(unit_code, service_code, citizen_id, phone)
         except CitizenNotFound:
-            self._reply(
+            self.reply(
                 HTTPStatus.UNPROCESSABLE_ENTITY, {"error": f"no citizen with id {citizen_id!r}"}
             )
             return
         except psycopg2.Error as exc:
             sys.stderr.write(f"portal: database error on dossier: {exc}\n")
-            self._reply(HTTPStatus.SERVICE_UNAVAILABLE, {"error": f"database unavailable: {exc}"})
+            self.reply(HTTPStatus.SERVICE_UNAVAILABLE, {"error": f"database unavailable: {exc}"})
             return
         unit = pair[0].get("name", unit_code)
         text = f"Hồ sơ số {dossier_id} đã được tiếp nhận tại {unit}."
         sms = self.portal.sms.send(phone, text)
-        self._reply(HTTPStatus.CREATED, {"dossier_id": dossier_id, "sms": sms})
+        self.reply(HTTPStatus.CREATED, {"dossier_id": dossier_id, "sms": sms})
 
     def _dependencies(self) -> None:
         report: dict[str, dict[str, Any]] = {}
@@ -354,7 +337,7 @@ class Handler(BaseHTTPRequestHandler):
         report["kannel"]["seconds"] = round(time.monotonic() - started, 4)
         report["kannel"]["url"] = self.portal.sms.url
         ok = all(dep["ok"] for dep in report.values())
-        self._reply(
+        self.reply(
             HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE,
             {"status": "ok" if ok else "degraded", "dependencies": report},
         )
@@ -364,14 +347,14 @@ class Handler(BaseHTTPRequestHandler):
     def _authorised(self) -> bool:
         token = self.portal.admin_token
         if not token:
-            self._reply(
+            self.reply(
                 HTTPStatus.SERVICE_UNAVAILABLE,
                 {"error": "admin API disabled: PORTAL_ADMIN_TOKEN is not set"},
             )
             return False
         given = self.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            self._reply(HTTPStatus.UNAUTHORIZED, {"error": "bad or missing bearer token"})
+            self.reply(HTTPStatus.UNAUTHORIZED, {"error": "bad or missing bearer token"})
             return False
         return True
 
@@ -381,10 +364,10 @@ class Handler(BaseHTTPRequestHandler):
         mode = body.get("mode") if isinstance(body, dict) else None
         delay = body.get("delay_seconds", 5) if isinstance(body, dict) else 5
         if mode not in FAULT_MODES:
-            self._reply(HTTPStatus.BAD_REQUEST, {"error": f"mode must be one of {FAULT_MODES}"})
+            self.reply(HTTPStatus.BAD_REQUEST, {"error": f"mode must be one of {FAULT_MODES}"})
             return
         if not isinstance(delay, int | float) or not 0 <= delay <= MAX_DELAY_SECONDS:
-            self._reply(
+            self.reply(
                 HTTPStatus.BAD_REQUEST,
                 {"error": f"delay_seconds must be a number from 0 to {MAX_DELAY_SECONDS:g}"},
             )
@@ -392,7 +375,7 @@ class Handler(BaseHTTPRequestHandler):
         fault = Fault(mode, float(delay))
         self.portal.faults.set(unit_code, service_code, fault)
         sys.stderr.write(f"portal: fault {mode} set on {unit_code}/{service_code}\n")
-        self._reply(
+        self.reply(
             HTTPStatus.OK, {"unit_code": unit_code, "service_code": service_code, **asdict(fault)}
         )
 
@@ -403,20 +386,20 @@ class Handler(BaseHTTPRequestHandler):
         if match := HEALTH.match(path):
             self._health(match[1], match[2])
         elif path == "/healthz":
-            self._reply(HTTPStatus.OK, {"status": "ok"})
+            self.reply(HTTPStatus.OK, {"status": "ok"})
         elif path == "/dependencies":
             self._dependencies()
         elif path == "/admin/faults":
             if self._authorised():
-                self._reply(HTTPStatus.OK, {"faults": self.portal.faults.report()})
+                self.reply(HTTPStatus.OK, {"faults": self.portal.faults.report()})
         else:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
+            self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
 
     def _with_body(self) -> Any:
         try:
             return self._json_body()
-        except (ValueError, UnicodeDecodeError):
-            self._reply(HTTPStatus.BAD_REQUEST, {"error": "the body must be JSON"})
+        except (ValueError, UnicodeDecodeError, labhttp.BodyTooLarge) as exc:
+            self.reply(HTTPStatus.BAD_REQUEST, {"error": f"the body must be JSON ({exc})"})
             return None
 
     def do_POST(self) -> None:
@@ -427,7 +410,7 @@ class Handler(BaseHTTPRequestHandler):
         if match := DOSSIERS.match(path):
             self._dossier(match[1], match[2], body)
         else:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
+            self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
 
     def do_PUT(self) -> None:
         path = self._path()
@@ -436,7 +419,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         match = FAULT.match(path)
         if match is None:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
+            self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
         elif self._authorised():
             self._put_fault(match[1], match[2], body)
 
@@ -446,20 +429,15 @@ class Handler(BaseHTTPRequestHandler):
             return
         match = FAULT.match(path)
         if path != "/admin/faults" and match is None:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
+            self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
         elif not self._authorised():
             return
         elif match is None:
-            self._reply(HTTPStatus.OK, {"cleared": self.portal.faults.clear_all()})
+            self.reply(HTTPStatus.OK, {"cleared": self.portal.faults.clear_all()})
         elif self.portal.faults.clear(match[1], match[2]):
-            self._reply(HTTPStatus.OK, {"cleared": 1})
+            self.reply(HTTPStatus.OK, {"cleared": 1})
         else:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": "no fault set on that pair"})
-
-
-class PortalServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
+            self.reply(HTTPStatus.NOT_FOUND, {"error": "no fault set on that pair"})
 
 
 def portal_from_env(env: dict[str, str]) -> Portal:
@@ -487,9 +465,7 @@ def main() -> None:
     portal = portal_from_env(dict(os.environ))
     port = int(os.environ.get("PORTAL_PORT", "8080"))
     handler = type("BoundHandler", (Handler,), {"portal": portal})
-    server = PortalServer(("0.0.0.0", port), handler)
-    sys.stderr.write(f"portal: LAB stand-in listening on :{port}\n")
-    server.serve_forever()
+    labhttp.serve("portal", labhttp.Server(("0.0.0.0", port), handler))
 
 
 if __name__ == "__main__":

@@ -20,11 +20,11 @@ import sys
 import threading
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import labhttp
 from smpp_sim import SmppServer
 
 UCS2 = "2"
@@ -94,48 +94,27 @@ class SimState:
         )
 
 
-class Handler(BaseHTTPRequestHandler):
-    """HTTP/1.1 with exact Content-Length on every reply, so Kannel can keep connections."""
+class Handler(labhttp.Handler):
+    """Kannel keeps its connections: labhttp answers with exact lengths."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "dvc-lab-smsc-sim"
-    timeout = 60
     state: SimState
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Only refusals and errors are logged; a busy lab would drown in lines otherwise."""
-
-    def _reply(self, status: int, body: Any, content_type: str = "application/json") -> None:
-        data = (
-            body.encode()
-            if isinstance(body, str)
-            else json.dumps(body, ensure_ascii=False).encode("utf-8")
-        )
-        self.send_response(status)
-        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
 
     def _send(self) -> None:
         url = urlsplit(self.path)
         query = url.query
-        body = self._body()
+        body = self.body()
         if body:
             query = f"{query}&{body.decode('latin-1')}" if query else body.decode("latin-1")
         # latin-1 maps each escaped byte to one code point, so the raw bytes survive.
         params = {k: v[0] for k, v in parse_qs(query, encoding="latin-1").items()}
         if not self.state.online:
             sys.stderr.write(f"smsc-sim {self.state.sim_id}: offline, refused a message\n")
-            self._reply(HTTPStatus.SERVICE_UNAVAILABLE, "Offline, retry later.", "text/plain")
+            self.reply(HTTPStatus.SERVICE_UNAVAILABLE, "Offline, retry later.", "text/plain")
             return
         missing = [name for name in ("to", "text") if name not in params]
         if missing:
-            self._reply(HTTPStatus.BAD_REQUEST, f"Missing {', '.join(missing)}.", "text/plain")
+            self.reply(HTTPStatus.BAD_REQUEST, f"Missing {', '.join(missing)}.", "text/plain")
             return
         coding = params.get("coding", "")
         charset = params.get("charset", "")
@@ -149,7 +128,7 @@ class Handler(BaseHTTPRequestHandler):
                 "received_at": datetime.now(UTC).isoformat(),
             }
         )
-        self._reply(HTTPStatus.OK, "Sent.", "text/plain")
+        self.reply(HTTPStatus.OK, "Sent.", "text/plain")
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
@@ -157,44 +136,41 @@ class Handler(BaseHTTPRequestHandler):
             self._send()
         elif url.path == "/messages":
             to = parse_qs(url.query).get("to", [None])[0]
-            self._reply(HTTPStatus.OK, self.state.log.list(to))
+            self.reply(HTTPStatus.OK, self.state.log.list(to))
         elif url.path == "/healthz":
-            self._reply(
+            self.reply(
                 HTTPStatus.OK,
                 {"status": "ok", "sim_id": self.state.sim_id, "online": self.state.online},
             )
         else:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {url.path}"})
+            self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {url.path}"})
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
         if path == "/send":
             self._send()
             return
-        self._body()
+        self.body()
         if path in ("/admin/offline", "/admin/online"):
             self.state.online = path == "/admin/online"
             if not self.state.online and self.state.smpp is not None:
                 self.state.smpp.drop_all()
             sys.stderr.write(f"smsc-sim {self.state.sim_id}: now {path.rsplit('/', 1)[1]}\n")
-            self._reply(HTTPStatus.OK, {"sim_id": self.state.sim_id, "online": self.state.online})
+            self.reply(HTTPStatus.OK, {"sim_id": self.state.sim_id, "online": self.state.online})
         else:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
+            self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {path}"})
 
     def do_DELETE(self) -> None:
-        self._body()
+        self.body()
         if urlsplit(self.path).path == "/messages":
-            self._reply(HTTPStatus.OK, {"cleared": self.state.log.clear()})
+            self.reply(HTTPStatus.OK, {"cleared": self.state.log.clear()})
         else:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {self.path}"})
+            self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {self.path}"})
 
 
-def make_server(host: str, port: int, state: SimState) -> ThreadingHTTPServer:
+def make_server(host: str, port: int, state: SimState) -> labhttp.Server:
     """A threaded server whose handlers share `state`."""
-    handler = type("BoundHandler", (Handler,), {"state": state})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+    return labhttp.Server((host, port), type("BoundHandler", (Handler,), {"state": state}))
 
 
 def main() -> None:
@@ -204,10 +180,9 @@ def main() -> None:
     smpp_port = int(os.environ.get("SIM_SMPP_PORT", "2775"))
     state = SimState(sim_id, MessageLog(data_dir / "messages.jsonl"))
     state.smpp = SmppServer(("0.0.0.0", smpp_port), sim_id, lambda: state.online, state.record)
-    threading.Thread(target=state.smpp.serve_forever, name="smpp", daemon=True).start()
-    server = make_server("0.0.0.0", port, state)
-    sys.stderr.write(f"smsc-sim {sim_id}: listening on :{port} (HTTP), :{smpp_port} (SMPP)\n")
-    server.serve_forever()
+    smpp = threading.Thread(target=state.smpp.serve_forever, name="smpp", daemon=True)
+    sys.stderr.write(f"smsc-sim {sim_id}: SMPP on :{smpp_port}\n")
+    labhttp.serve(f"smsc-sim {sim_id}", make_server("0.0.0.0", port, state), smpp)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,11 @@ import sys
 import threading
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import labhttp
 
 
 class NotificationLog:
@@ -61,62 +62,45 @@ class NotificationLog:
             return count
 
 
-class Handler(BaseHTTPRequestHandler):
-    """HTTP/1.1 with exact Content-Length on every reply (Alertmanager keeps connections)."""
+class Handler(labhttp.Handler):
+    """Alertmanager keeps its connections: labhttp answers with exact lengths."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "dvc-lab-webhook"
-    timeout = 60
     log: NotificationLog
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Each stored notification is logged by `do_POST` instead."""
-
-    def _reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
-        raw = self._body()
+        raw = self.body()
         receiver = unquote(path.removeprefix("/alerts/"))
         if not path.startswith("/alerts/") or not receiver or "/" in receiver:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": "post to /alerts/<receiver>"})
+            self.reply(HTTPStatus.NOT_FOUND, {"error": "post to /alerts/<receiver>"})
             return
         try:
             payload = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            self._reply(HTTPStatus.BAD_REQUEST, {"error": "the body must be JSON"})
+            self.reply(HTTPStatus.BAD_REQUEST, {"error": "the body must be JSON"})
             return
         item = self.log.add(receiver, payload)
         status = payload.get("status", "?") if isinstance(payload, dict) else "?"
         sys.stderr.write(f"webhook: notification {item['id']} for {receiver} ({status})\n")
-        self._reply(HTTPStatus.OK, {"stored": item["id"]})
+        self.reply(HTTPStatus.OK, {"stored": item["id"]})
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/notifications":
             receiver = parse_qs(url.query).get("receiver", [None])[0]
-            self._reply(HTTPStatus.OK, self.log.list(receiver))
+            self.reply(HTTPStatus.OK, self.log.list(receiver))
         elif url.path == "/healthz":
-            self._reply(HTTPStatus.OK, {"status": "ok"})
+            self.reply(HTTPStatus.OK, {"status": "ok"})
         else:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {url.path}"})
+            self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {url.path}"})
 
     def do_DELETE(self) -> None:
-        self._body()
+        self.body()
         if urlsplit(self.path).path == "/notifications":
-            self._reply(HTTPStatus.OK, {"cleared": self.log.clear()})
+            self.reply(HTTPStatus.OK, {"cleared": self.log.clear()})
         else:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {self.path}"})
+            self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {self.path}"})
 
 
 def main() -> None:
@@ -125,10 +109,7 @@ def main() -> None:
     handler = type(
         "BoundHandler", (Handler,), {"log": NotificationLog(data_dir / "notifications.jsonl")}
     )
-    server = ThreadingHTTPServer(("0.0.0.0", port), handler)
-    server.daemon_threads = True
-    sys.stderr.write(f"webhook: LAB notification recorder listening on :{port}\n")
-    server.serve_forever()
+    labhttp.serve("webhook", labhttp.Server(("0.0.0.0", port), handler))
 
 
 if __name__ == "__main__":
