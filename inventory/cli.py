@@ -151,6 +151,8 @@ def _show(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     inv = load(args.inventory)
+    if args.phase is not None:
+        inv.phase(args.phase)  # a phase the plan does not have is an error, not 0 sites
     sites = inv.sites_in(args.phase) if args.phase is not None else None
     _emit(ansible.export(inv, sites))
     return 0

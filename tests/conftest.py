@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,14 +80,15 @@ class Hostile:
 
 @pytest.fixture
 def hostile() -> Iterator[Hostile]:
-    """A hostile unit name whose markers are in a fresh folder under /tmp (short paths:
-    the name must stay within the inventory's 200 characters)."""
-    folder = Path(tempfile.mkdtemp(prefix="pw", dir="/tmp"))
-    m = tuple(folder / str(i) for i in range(4))
+    """A hostile unit name whose markers are files straight under /tmp (which exists on the
+    controller and in every container; short paths keep the name within 200 characters)."""
+    stem = f"/tmp/pw{secrets.token_hex(4)}-"
+    m = tuple(Path(f"{stem}{i}") for i in range(4))
     name = (
         f"Xã {{{{ lookup('pipe','touch {m[0]}') }}}}{{% set x=lookup('pipe','touch {m[1]}') %}}"
         f"$(touch {m[2]})`touch {m[3]}`;\"'|<script>alert(1)</script>"
     )
     assert len(name) <= 200 and unicodedata.is_normalized("NFC", name), name
     yield Hostile(m, name)
-    shutil.rmtree(folder, ignore_errors=True)
+    for marker in m:
+        marker.unlink(missing_ok=True)

@@ -1,30 +1,56 @@
 """Flags a tired operator types wrong end in argparse's `error:` line and exit 2.
 
 Each case once ended in a traceback, created a file a read-only command should never
-create, or printed a BrokenPipeError; they run the installed `dvc-rollout` as a person
-would, with no lab and no network.
+create, or printed a BrokenPipeError. Flags are refused while parsing, so those cases
+only parse (a regression must not start a lab or a check run here); the read-only
+commands run in this process, and the closed-pipe and default-store cases run the
+installed `dvc-rollout` as a person would. No lab, no network.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from dvc_rollout.cli import build_parser, main
+
 EXE = str(Path(sys.executable).with_name("dvc-rollout"))
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DVC_PROMETHEUS_URL": "http://127.0.0.1:9"}
-    return subprocess.run(
-        [EXE, *args], capture_output=True, text=True, timeout=120, env=env, cwd=cwd
-    )
+@dataclass(frozen=True)
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def refused(result: subprocess.CompletedProcess[str], flag: str, said: str) -> None:
+def parse(*args: str) -> Outcome:
+    """What argparse says of these arguments (the command itself never runs)."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            build_parser().parse_args(args)
+        except SystemExit as exc:
+            return Outcome(int(exc.code or 0), "", err.getvalue())
+    return Outcome(0, "", err.getvalue())
+
+
+def run(*args: str) -> Outcome:
+    """A read-only command, run in this process as the console script runs it."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return Outcome(code, out.getvalue(), err.getvalue())
+
+
+def refused(result: Outcome, flag: str, said: str) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     assert f"error: argument {flag}: " in result.stderr, result.stderr
@@ -57,11 +83,17 @@ def refused(result: subprocess.CompletedProcess[str], flag: str, said: str) -> N
 def test_out_of_range_flags_are_refused_naming_the_flag(
     args: list[str], flag: str, said: str
 ) -> None:
-    refused(run(*args), flag, said)
+    refused(parse(*args), flag, said)
+
+
+def test_a_phase_the_plan_does_not_have_is_refused_not_exported_empty() -> None:
+    result = run("inventory", "export", "ansible", "--phase", "99")
+    assert result.returncode == 2 and result.stdout == "", result.stdout[:200]
+    assert "no phase 99 in plan 169/KH-UBND: phases are 1, 2" in result.stderr
 
 
 def test_check_db_in_a_missing_folder_is_refused(tmp_path: Path) -> None:
-    result = run("check", "--phase", "1", "--db", str(tmp_path / "no" / "results.sqlite"))
+    result = parse("check", "--phase", "1", "--db", str(tmp_path / "no" / "results.sqlite"))
     refused(result, "--db", "does not exist")
     assert not (tmp_path / "no").exists()
 
@@ -111,8 +143,6 @@ def test_output_cut_off_by_head_ends_quietly() -> None:
 
 
 def test_bad_flags_give_exit_2_through_main_too(capsys: pytest.CaptureFixture[str]) -> None:
-    from dvc_rollout.cli import main
-
     assert main(["signoff", "--phase", "1", "--as-of", "0001-01-01"]) == 2
     assert "argument --as-of" in capsys.readouterr().err
     assert main(["--version"]) == 0

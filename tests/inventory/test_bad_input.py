@@ -8,29 +8,36 @@ back, never take long, and never call an inventory OK that means nothing.
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import contextlib
+import io
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import inventory
+from dvc_rollout.cli import main
 from inventory import InventoryError
 from inventory.yamlfile import SIZE_CAPS
 
-EXE = str(Path(sys.executable).with_name("dvc-rollout"))
 FILES = ["units.yaml", "services.yaml", "plan.yaml", "sites.yaml", "records.yaml", "oncall.yaml"]
 
 
-def validate(directory: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [EXE, "inventory", "validate", str(directory)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-    )
+@dataclass(frozen=True)
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def validate(directory: Path) -> Outcome:
+    """`dvc-rollout inventory validate DIR`, in this process (the console script is the
+    same `main`; tests/inventory/test_cli.py runs it as a program)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["inventory", "validate", str(directory)])
+    return Outcome(code, out.getvalue(), err.getvalue())
 
 
 def refused(directory: Path, file: str, *said: str) -> str:
@@ -100,7 +107,7 @@ def test_a_6_mb_file_is_refused_quickly_naming_its_cap(data_copy: Path) -> None:
     sites.write_text("sites:\n" + line * (6_000_000 // len(line)), encoding="utf-8")
     started = time.monotonic()
     said = refused(data_copy, "sites.yaml", f"larger than {SIZE_CAPS['sites.yaml'] // 1024} KiB")
-    assert time.monotonic() - started < 10, said  # the interpreter's start-up included
+    assert time.monotonic() - started < 5, said
 
 
 BOMB = "".join(
@@ -113,7 +120,7 @@ def test_an_alias_bomb_is_refused_quickly(data_copy: Path) -> None:
     (data_copy / "services.yaml").write_text('a: &a ["lol", "lol"]\n' + BOMB, encoding="utf-8")
     started = time.monotonic()
     refused(data_copy, "services.yaml", "anchor or alias")
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 5
 
 
 def test_a_single_alias_is_refused_too(data_copy: Path) -> None:
