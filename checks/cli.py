@@ -89,6 +89,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--no-datacenter", action="store_true", help="check terminals only")
     parser.add_argument(
+        "--print-test-pages",
+        action="store_true",
+        help="print one test page on each desk's printer outside a lab too (a sign-off "
+        "needs printer.test_page_prints passed, or a waiver naming it)",
+    )
+    parser.add_argument(
         "-n",
         "--workers",
         type=argtypes.workers,
@@ -169,6 +175,7 @@ def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any], Esta
         lab_hosts=env.terminals,
         ssh_config=ssh_config,
         lab=in_lab,
+        print_test_pages=args.print_test_pages,
     )
     if not options.portal_url:
         raise UsageError("give --portal-url URL: the portal address the desks must open")

@@ -77,6 +77,9 @@ class Options:
     lab_hosts: frozenset[str] | None = None
     ssh_config: str = ""
     lab: bool = False
+    # Print a test page on a real desk's printer too (one sheet per desk per run): the
+    # sign-off needs `printer.test_page_prints` passed, or a waiver that names it.
+    print_test_pages: bool = False
 
     @property
     def in_lab(self) -> bool:
@@ -184,7 +187,7 @@ def terminal_targets(sites: Iterable[Site], phase: int, options: Options) -> lis
                     officials=tuple(a.username for a in site.accounts),
                     portal_url=options.portal_url,
                     ntp_server=options.ntp_server,
-                    print_test=options.in_lab,
+                    print_test=options.in_lab or options.print_test_pages,
                 )
             )
     return found

@@ -11,6 +11,7 @@ from checks.selection import (
     DATACENTER_ROLES,
     Options,
     datacenter_targets,
+    estate,
     read_targets,
     resolve_sites,
     terminal_targets,
@@ -122,3 +123,28 @@ def test_targets_survive_the_trip_to_the_pytest_process(
     )
     write_targets(targets, tmp_path / "t.json")
     assert read_targets(tmp_path / "t.json") == targets
+
+
+def test_a_real_desk_prints_a_test_page_only_when_asked(inv: inventory.Inventory) -> None:
+    sites = resolve_sites(inv, 1, districts=["016"])
+    quiet = terminal_targets(sites, 1, Options(backend="ssh", stack="production"))
+    asked = terminal_targets(
+        sites, 1, Options(backend="ssh", stack="production", print_test_pages=True)
+    )
+    assert [t.print_test for t in quiet] == [False]
+    assert [t.print_test for t in asked] == [True]
+
+
+def test_a_run_records_the_estate_it_checked(inv: inventory.Inventory) -> None:
+    sites = resolve_sites(inv, 1, districts=["016"])
+    for options, kind in (
+        (Options(backend="docker", stack="lab"), "lab"),
+        (Options(backend="ssh", stack="production"), "production"),
+        (Options(backend="ssh", stack="staging"), "staging"),
+        (Options(backend="ssh", stack="lab", lab=True), "lab"),
+    ):
+        targets = terminal_targets(sites, 1, options)
+        found = estate(options, targets)
+        assert (found.stack, found.kind) == (options.stack, kind)
+        assert found.where["backend"] == options.backend
+        assert found.hosts == {"term-016-1": targets[0].uri}
