@@ -22,7 +22,7 @@ import yaml
 
 from dvc_rollout.errors import DvcRolloutError, UsageError
 
-JOBS = ("availability", "kannel", "citizen_db", "readiness")
+JOBS = ("availability", "kannel", "citizen_db", "readiness", "sms_relay")
 _TARGET = re.compile(r"^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$")
 _DURATION = re.compile(r"^\d+(ms|s|m|h)$")
 

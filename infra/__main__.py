@@ -11,6 +11,7 @@ import dataclasses
 import pulumi
 import pulumi_docker as docker
 
+import inventory
 from infra import exporter_specs, lab_monitoring, stackconfig
 from infra.components import (
     CitizenDatabase,
@@ -28,6 +29,7 @@ from infra.components import (
 )
 from infra.components.common import host_url
 from infra.components.district_network import TerminalSite
+from infra.lab import oncall as lab_oncall
 
 settings = stackconfig.read()
 stack, prefix, secrets, ports = settings.stack, settings.prefix, settings.secrets, settings.ports
@@ -135,6 +137,19 @@ exporters = exporter_specs.specs(
 scrape_targets = exporter_specs.scrape_targets(exporters, prefix)
 alertmanager_target = f"{prefix}alertmanager:9093"
 webhook_url = f"http://{prefix}webhook:9095/alerts/default"
+alertmanager_files: dict[str, pulumi.Input[str]] = {}
+if settings.lab_parts:
+    # The lab's synthetic LAB contacts of its sample: mail to its own server, SMS via Kannel.
+    sampled = [d.code for d in settings.districts]
+    alertmanager_files.update(
+        lab_monitoring.alertmanager_files(
+            webhook_url,
+            oncall=lab_oncall.parse(inventory.load(), sampled),
+            delivery=lab_monitoring.lab_delivery(prefix, exporter_specs.sms_relay_url(prefix)),
+        )
+    )
+    if secrets.smtp_password is not None:
+        alertmanager_files[lab_monitoring.SMTP_PASSWORD_FILE] = secrets.smtp_password
 monitoring = Monitoring(
     "monitoring",
     MonitoringArgs(
@@ -150,9 +165,8 @@ monitoring = Monitoring(
             if settings.lab_parts
             else {}
         ),
-        alertmanager_files=(
-            lab_monitoring.alertmanager_files(webhook_url) if settings.lab_parts else {}
-        ),
+        alertmanager_files=alertmanager_files,
+        smtp_password=secrets.smtp_password if settings.lab_parts else None,
     ),
     opts,
 )
@@ -169,6 +183,8 @@ endpoints: dict[str, object] = {
 }
 if monitoring.webhook is not None:
     endpoints["webhook"] = host_url(monitoring.webhook, 9095)
+if monitoring.smtp is not None:
+    endpoints["smtp"] = host_url(monitoring.smtp, 9025)
 
 pulumi.export("endpoints", endpoints)
 pulumi.export(
@@ -198,6 +214,7 @@ pulumi.export(
         "prometheus": monitoring.prometheus.name,
         "alertmanager": monitoring.alertmanager.name,
         "webhook": monitoring.webhook.name if monitoring.webhook else None,
+        "smtp": monitoring.smtp.name if monitoring.smtp else None,
         "ntp": datacenter.ntp.name,
         "smsc_sim": {k: c.name for k, c in sms.simulators.items()},
         "terminals": {h: c.name for d in districts.values() for h, c in d.terminals.items()},
@@ -206,6 +223,24 @@ pulumi.export(
 )
 pulumi.export("scrape_targets", scrape_targets)
 pulumi.export("sms_probe_url", sms_probe_url)
+# How Alertmanager reaches people besides webhooks; `dvc-rollout configure` renders the same.
+# Production's smarthost is the city's own: set it in the stack's Ansible vars instead.
+pulumi.export(
+    "alerting",
+    {
+        "sms_relay_url": exporter_specs.sms_relay_url(prefix),
+        **(
+            {
+                "smtp_smarthost": f"{prefix}smtp:{lab_monitoring.SMTP_PORT}",
+                "smtp_from": lab_monitoring.SMTP_FROM,
+                "smtp_auth_username": lab_monitoring.SMTP_USER,
+                "smtp_require_tls": False,
+            }
+            if settings.lab_parts
+            else {}
+        ),
+    },
+)
 # The lab's drill timings, which `dvc-rollout configure` passes to the renderers too;
 # production keeps the renderers' own (empty here).
 pulumi.export(

@@ -24,6 +24,7 @@ KANNEL_PORT = 9602
 KANNEL_CALLBACK_PORT = 9603
 CITIZEN_DB_PORT = 9604
 READINESS_PORT = 9605
+SMS_RELAY_PORT = 9606
 AVAILABILITY_CONFIG = "/etc/dvc-availability.yml"
 AVAILABILITY_TARGETS = "/etc/dvc-availability-targets.json"
 RESULTS_DIR = "/var/lib/dvc-results"
@@ -167,6 +168,41 @@ def readiness() -> ExporterSpec:
     )
 
 
+def sms_relay(settings: StackSettings, wiring: Wiring) -> ExporterSpec:
+    """Alertmanager's webhook to the on-call phones, through the city's Kannel (`app`).
+
+    The lab lets more texts through per number (drills fire and resolve often) and
+    forgets duplicates sooner; production keeps the relay's own limits.
+    """
+    command = [
+        "python3",
+        "-m",
+        "exporters.sms_relay",
+        "--listen",
+        f"0.0.0.0:{SMS_RELAY_PORT}",
+        "--sendsms-url",
+        wiring.sendsms_url,
+    ]
+    if settings.lab_parts:
+        command += ["--per-window", "30", "--window", "10m", "--dedup", "10m"]
+    return ExporterSpec(
+        name="sms-relay",
+        job="sms_relay",
+        command=command,
+        port=SMS_RELAY_PORT,
+        networks=[wiring.networks["app"]],
+        envs=[
+            f"SENDSMS_USER={settings.sendsms_user}",
+            pulumi.Output.concat("SENDSMS_PASSWORD=", settings.secrets.sendsms_password),
+        ],
+    )
+
+
+def sms_relay_url(prefix: str) -> str:
+    """The relay's webhook as Alertmanager reaches it on `mgmt`."""
+    return f"http://{prefix}exporter-sms-relay:{SMS_RELAY_PORT}/sms"
+
+
 def specs(settings: StackSettings, wiring: Wiring) -> list[ExporterSpec]:
     """Every exporter of the stack, with the lab's or production's probe timings."""
     timings = LAB if settings.lab_parts else PRODUCTION
@@ -175,6 +211,7 @@ def specs(settings: StackSettings, wiring: Wiring) -> list[ExporterSpec]:
         kannel(settings, wiring, timings),
         citizen_db(settings, wiring, timings),
         readiness(),
+        sms_relay(settings, wiring),
     ]
 
 

@@ -17,10 +17,17 @@ import yaml
 
 import inventory
 from exporters import alertmanager, rule_files, scrape_config
+from inventory import model
 
 PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
 RULES_DIR = "/etc/prometheus/rules"
 ALERTMANAGER_CONFIG = "/etc/alertmanager/alertmanager.yml"
+ALERTMANAGER_TEMPLATES = "/etc/alertmanager/templates"
+# Alertmanager reads the SMTP password from this file on its own host, never from its config.
+SMTP_PASSWORD_FILE = "/etc/alertmanager/smtp_password"
+SMTP_PORT = 2525
+SMTP_USER = "alertmanager"
+SMTP_FROM = "dvc-canhbao@lab.invalid"
 
 
 @dataclass(frozen=True)
@@ -71,17 +78,56 @@ def prometheus_files(
     return files
 
 
-def alertmanager_files(webhook_url: str, timings: LabTimings = TIMINGS) -> dict[str, str]:
-    """alertmanager.yml routed by district like production, every receiver the recorder."""
+def lab_delivery(prefix: str, sms_relay_url: str) -> alertmanager.Delivery:
+    """E-mail through the lab's own mail server (`<prefix>smtp`, AUTH over the private
+    `mgmt` network, no TLS there) and SMS through the stack's relay."""
+    return alertmanager.Delivery(
+        smtp_smarthost=f"{prefix}smtp:{SMTP_PORT}",
+        smtp_from=SMTP_FROM,
+        smtp_auth_username=SMTP_USER,
+        smtp_auth_password_file=SMTP_PASSWORD_FILE,
+        smtp_require_tls=False,
+        sms_relay_url=sms_relay_url,
+        templates=ALERTMANAGER_TEMPLATES,
+    )
+
+
+def template_files() -> dict[str, str]:
+    """The project's notification templates, as installed on the Alertmanager host."""
+    return {
+        f"{ALERTMANAGER_TEMPLATES}/{path.name}": path.read_text(encoding="utf-8")
+        for path in sorted(alertmanager.TEMPLATES_DIR.glob(alertmanager.TEMPLATE_FILES))
+    }
+
+
+def alertmanager_files(
+    webhook_url: str,
+    timings: LabTimings = TIMINGS,
+    *,
+    oncall: model.OncallFile | None = None,
+    delivery: alertmanager.Delivery | None = None,
+) -> dict[str, str]:
+    """alertmanager.yml routed by district like production, every webhook the recorder.
+
+    `oncall`: the lab's synthetic contacts (`infra.lab.oncall`), else the inventory's;
+    `delivery`: e-mail and SMS (`lab_delivery`), else webhooks only.
+    """
     inv = inventory.load()
+    found = oncall or inv.oncall_file
     config = alertmanager.render(
-        inv.oncall.values(),
+        found.contacts,
         webhook_url,
+        found.maintenance_windows,
         timings={
             "group_wait": timings.group_wait,
             "group_interval": timings.group_interval,
             "repeat_interval": timings.repeat_interval,
         },
         districts=inv.districts,
+        city=found.city,
+        delivery=delivery,
     )
-    return {ALERTMANAGER_CONFIG: alertmanager.to_yaml(config)}
+    files = {ALERTMANAGER_CONFIG: alertmanager.to_yaml(config)}
+    if delivery is not None and delivery.templates:
+        files.update(template_files())
+    return files

@@ -26,6 +26,7 @@ PORT_KEYS = (
     "prometheus",
     "alertmanager",
     "webhook",
+    "smtp",
     "ntp",
 )
 SECRET_KEYS = (
@@ -59,6 +60,9 @@ class Secrets:
     sendsms_password: pulumi.Output[str]
     portal_admin_token: pulumi.Output[str]
     smpp_passwords: pulumi.Output[Any] | None = None
+    # The lab's mail server login (production mails through the city's own smarthost,
+    # whose password Ansible gives Alertmanager: Pulumi never needs it).
+    smtp_password: pulumi.Output[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,7 @@ def read(config: pulumi.Config | None = None) -> StackSettings:
         sendsms_password=cfg.require_secret("sendsmsPassword"),
         portal_admin_token=cfg.require_secret("portalAdminToken"),
         smpp_passwords=cfg.get_secret_object("smppPasswords"),
+        smtp_password=cfg.get_secret("smtpPassword"),
     )
     districts = choose(
         inv,

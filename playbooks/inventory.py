@@ -168,6 +168,23 @@ def monitoring_timings(outputs: Mapping[str, Any]) -> dict[str, Any]:
     return dataclasses.asdict(TIMINGS)
 
 
+def alerting_vars(stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """How the stack's Alertmanager reaches people: its SMS relay and smarthost (outputs
+    `alerting`), and for a lab its synthetic contacts (`state/<stack>/oncall.yaml`, which
+    replaces the inventory's oncall.yaml). Production sets `dvc_smtp_*` in its own vars."""
+    alerting = outputs.get("alerting") or {}
+    found: dict[str, Any] = {}
+    for key in ("sms_relay_url", "smtp_smarthost", "smtp_from", "smtp_auth_username"):
+        if alerting.get(key):
+            found[f"dvc_{key}"] = str(alerting[key])
+    if "smtp_require_tls" in alerting:
+        found["dvc_smtp_require_tls"] = bool(alerting["smtp_require_tls"])
+    lab_oncall = stackfiles.stack_dir(stack) / "oncall.yaml"
+    if is_lab(outputs) and lab_oncall.is_file():
+        found["dvc_oncall_file"] = str(lab_oncall)
+    return found
+
+
 def stack_vars(stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Facts about the whole stack every play may need, as `dvc_*` variables."""
     internal = outputs.get("internal_endpoints") or {}
@@ -186,6 +203,7 @@ def stack_vars(stack: str, outputs: Mapping[str, Any]) -> dict[str, Any]:
     sendsms_user = (outputs.get("credentials") or {}).get("sendsms_user")
     if sendsms_user:
         found["dvc_sendsms_user"] = str(sendsms_user)
+    found.update(alerting_vars(stack, outputs))
     found["dvc_scrape_args"] = scrape_args(outputs)
     found["dvc_monitoring_timings"] = monitoring_timings(outputs)
     found["dvc_smscs"] = smscs(stack, outputs)

@@ -23,6 +23,8 @@ SECRET_VARS: dict[str, tuple[str, str]] = {
     "sms_switchboard_admin_password": ("kannelAdminPassword", "KANNEL_ADMIN_PASSWORD"),
     "sms_switchboard_status_password": ("kannelStatusPassword", "KANNEL_STATUS_PASSWORD"),
     "dvc_sendsms_password": ("sendsmsPassword", "SENDSMS_PASSWORD"),
+    # The alert e-mails' login at the smarthost: Alertmanager reads it from a file.
+    "monitoring_alertmanager_smtp_password": ("smtpPassword", "SMTP_PASSWORD"),
 }
 # Per-telco SMSC credentials: SMSC_<ID>_USERNAME / SMSC_<ID>_PASSWORD (ID upper-case,
 # `-` as `_`), or `smscCredentials: {id: {username, password}}` in secrets.json.

@@ -19,10 +19,17 @@ from infra.components import common
 
 # Data folders the images declare as volumes; each gets a named, labelled volume so
 # nothing anonymous is left behind and `lab down` removes it with the stack.
-DATA_DIRS = {"prometheus": "/var/lib/prometheus", "alertmanager": "/var/lib/alertmanager"}
+DATA_DIRS = {
+    "prometheus": "/var/lib/prometheus",
+    "alertmanager": "/var/lib/alertmanager",
+    "smtp": "/var/lib/smtp",
+}
 PROMETHEUS_PORT = 9090
 ALERTMANAGER_PORT = 9093
 WEBHOOK_PORT = 9095
+SMTP_PORT = 2525
+SMTP_HTTP_PORT = 9025
+SMTP_USER = "alertmanager"
 
 
 @dataclass
@@ -60,7 +67,9 @@ class MonitoringArgs:
     exporters: Sequence[ExporterSpec] = ()
     ports: dict[str, int] = field(default_factory=dict)
     prometheus_files: Mapping[str, str] = field(default_factory=dict)
-    alertmanager_files: Mapping[str, str] = field(default_factory=dict)
+    alertmanager_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # The lab's mail server (LAB PART) logs Alertmanager in with this password.
+    smtp_password: pulumi.Input[str] | None = None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -69,6 +78,7 @@ class Monitoring(pulumi.ComponentResource):
     prometheus: docker.Container
     alertmanager: docker.Container
     webhook: docker.Container | None
+    smtp: docker.Container | None
     exporters: dict[str, docker.Container]
 
     def __init__(
@@ -77,12 +87,26 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("dvc:monitoring:Monitoring", name, None, opts)
         p = args.prefix
         self.webhook = None
+        self.smtp = None
         webhook_url = args.webhook_url
         if args.recorder:
             self.webhook = self._service(
                 name, args, "webhook", WEBHOOK_PORT, "/healthz", [], args.ports.get("webhook", 0)
             )
             webhook_url = webhook_url or f"http://{p}webhook:{WEBHOOK_PORT}/alerts/default"
+        if args.recorder and args.smtp_password is not None:
+            self.smtp = self._service(
+                name,
+                args,
+                "smtp",
+                SMTP_HTTP_PORT,
+                "/healthz",
+                [
+                    f"SMTP_USER={SMTP_USER}",
+                    pulumi.Output.concat("SMTP_PASSWORD=", args.smtp_password),
+                ],
+                args.ports.get("smtp", 0),
+            )
         self.alertmanager = self._service(
             name,
             args,
@@ -142,6 +166,7 @@ class Monitoring(pulumi.ComponentResource):
             {
                 "prometheus": self.prometheus.name,
                 "alertmanager": self.alertmanager.name,
+                "smtp": self.smtp.name if self.smtp else None,
                 "exporters": {k: c.name for k, c in self.exporters.items()},
             }
         )
@@ -153,9 +178,9 @@ class Monitoring(pulumi.ComponentResource):
         role: str,
         port: int,
         health_path: str,
-        envs: list[str],
+        envs: list[pulumi.Input[str]],
         host_port: int,
-        files: Mapping[str, str] | None = None,
+        files: Mapping[str, pulumi.Input[str]] | None = None,
     ) -> docker.Container:
         cname = f"{args.prefix}{role}"
         image = common.image(role, f"{name}-{role}-image", common.child(self))
@@ -187,5 +212,5 @@ class Monitoring(pulumi.ComponentResource):
         )
 
 
-def _uploads(files: Mapping[str, str]) -> list[docker.ContainerUploadArgs]:
+def _uploads(files: Mapping[str, pulumi.Input[str]]) -> list[docker.ContainerUploadArgs]:
     return [docker.ContainerUploadArgs(file=path, content=files[path]) for path in sorted(files)]

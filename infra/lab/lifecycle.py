@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra import images
-from infra.lab import engine, health, records, secrets, stackfile
+from infra.lab import engine, health, oncall, records, secrets, stackfile
 from infra.lab.docker_mocks import DockerMocks
 from infra.lab.inprocess import PROJECT, run_program
 from infra.lab.recording import RecordingMocks
@@ -35,6 +35,7 @@ ENDPOINTS: dict[str, tuple[str, int, str]] = {
     "prometheus": ("prometheus", 9090, "http"),
     "alertmanager": ("alertmanager", 9093, "http"),
     "webhook": ("webhook", 9095, "http"),
+    "smtp": ("smtp", 9025, "http"),
     "ntp": ("ntp", 123, "udp"),
 }
 
@@ -63,8 +64,9 @@ def stack_config(stack: str, sample: Sample | None = None) -> tuple[dict[str, An
     if sample is not None:
         sample.apply(config)
     creds = secrets.load_or_create(stack)
-    secret_keys = [f"{PROJECT}:{k}" for k in SECRET_KEYS]
-    for key in SECRET_KEYS:
+    keys = (*SECRET_KEYS, *secrets.LAB_SECRET_KEYS)
+    secret_keys = [f"{PROJECT}:{k}" for k in keys]
+    for key in keys:
         config[f"{PROJECT}:{key}"] = creds[key]
     return config, secret_keys
 
@@ -174,6 +176,7 @@ def up(
     health.wait_healthy(stack, timeout=timeout, progress=say)
     _save_outputs(stack, outputs)
     say(f"records: synthetic officials for the sample in {records.write(stack, outputs)}")
+    say(f"on-call: synthetic LAB contacts for the sample in {oncall.write(stack, outputs)}")
     return outputs
 
 

@@ -25,7 +25,6 @@ HEADER = (
     "# LAB PART: synthetic on-call contacts for the lab's sample. No real person, phone\n"
     "# number or address: numbers 84000000<district> exist nowhere, lab.invalid is reserved.\n"
 )
-SMTP_FROM = "dvc-canhbao@lab.invalid"
 
 
 def phone(district: str) -> str:

@@ -18,7 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Besides the program's config secrets: the passphrase of the Pulumi CLI's secrets
 # provider for the `file://` backend (used only when the CLI is on PATH).
 PASSPHRASE_KEY = "pulumiConfigPassphrase"
-GENERATED = (*SECRET_KEYS, PASSPHRASE_KEY)
+# Secrets only a lab has: the login of its own mail server (the alert e-mails' smarthost).
+LAB_SECRET_KEYS = ("smtpPassword",)
+GENERATED = (*SECRET_KEYS, *LAB_SECRET_KEYS, PASSPHRASE_KEY)
 
 
 def state_dir(stack: str) -> Path:

@@ -12,8 +12,12 @@ import yaml
 from exporters import rule_tests
 
 RULES = rule_tests.RULES_DIR
-OURS = [RULES / "alerts.yml", RULES / "recording.yml"]
-TESTS = [RULES / "tests" / "alerts_test.yml", RULES / "tests" / "recording_test.yml"]
+OURS = [RULES / "alerts.yml", RULES / "recording.yml", RULES / "notifications.yml"]
+TESTS = [
+    RULES / "tests" / "alerts_test.yml",
+    RULES / "tests" / "recording_test.yml",
+    RULES / "tests" / "notifications_test.yml",
+]
 ALERTS = [
     "DvcServiceDown",
     "DvcDistrictOutage",

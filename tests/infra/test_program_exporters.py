@@ -24,7 +24,8 @@ def run_stack(stack_file: str, stack: str) -> ProgramRun:
     config: dict[str, Any] = stackfile.load(stack_file)
     config.update({f"dvc-rollout:{k}": f"not-a-real-{k}" for k in SECRET_KEYS})
     config["dvc-rollout:smppPasswords"] = {"telco-1": "not-a-real-smpp"}
-    secret = [f"dvc-rollout:{k}" for k in (*SECRET_KEYS, "smppPasswords")]
+    config["dvc-rollout:smtpPassword"] = "not-a-real-smtpPassword"
+    secret = [f"dvc-rollout:{k}" for k in (*SECRET_KEYS, "smppPasswords", "smtpPassword")]
     return run_program(RecordingMocks(), stack=stack, config=config, secret_keys=secret)
 
 
@@ -128,6 +129,7 @@ def test_scrape_targets_output_names_every_exporter_job(lab: ProgramRun) -> None
         "kannel": ["dvc-unit-exporter-kannel:9602"],
         "citizen_db": ["dvc-unit-exporter-citizen-db:9604"],
         "readiness": ["dvc-unit-exporter-readiness:9605"],
+        "sms_relay": ["dvc-unit-exporter-sms-relay:9606"],
     }
 
 
@@ -150,7 +152,8 @@ def test_lab_alertmanager_notifies_the_recorder_quickly(lab: ProgramRun) -> None
     assert config["route"]["group_wait"] == "5s"
     assert config["route"]["group_interval"] == "10s"
     urls = {c["url"] for r in config["receivers"] for c in r["webhook_configs"]}
-    assert urls == {"http://dvc-unit-webhook:9095/alerts/default"}
+    sms = {u for u in urls if u.startswith("http://dvc-unit-exporter-sms-relay:9606/sms?")}
+    assert urls - sms == {"http://dvc-unit-webhook:9095/alerts/default"}
 
 
 def test_production_servers_get_no_lab_config(production: ProgramRun) -> None:
@@ -177,3 +180,42 @@ def test_monitoring_timings_output_is_the_labs_only_in_the_lab(
         "repeat_interval": "1h",
     }
     assert production.outputs["monitoring_timings"] == {}
+
+
+def test_the_sms_relay_sends_through_kannel_with_the_secret_from_env(lab: ProgramRun) -> None:
+    relay = exporter(lab, "sms-relay")
+    command = unwrap(relay["command"])
+    assert command[:3] == ["python3", "-m", "exporters.sms_relay"]
+    assert command[command.index("--sendsms-url") + 1].endswith(":13013/cgi-bin/sendsms")
+    assert not any("not-a-real" in str(part) for part in command)  # no secret on argv
+
+
+def test_the_lab_alertmanager_mails_and_texts_its_synthetic_contacts(lab: ProgramRun) -> None:
+    am = containers(lab)["dvc-unit-alertmanager"]
+    files = uploads(am)
+    config = yaml.safe_load(files["/etc/alertmanager/alertmanager.yml"])
+    receivers = {r["name"]: r for r in config["receivers"]}
+    sampled = [d["code"] for d in lab.outputs["sample"]["districts"]]
+    for code in sampled:
+        mail = receivers[f"oncall-{code}"]["email_configs"][0]
+        assert mail["to"] == f"oncall-{code}@lab.invalid"
+        urls = [w["url"] for w in receivers[f"oncall-{code}"]["webhook_configs"]]
+        assert (
+            f"http://dvc-unit-exporter-sms-relay:9606/sms?to=84000000{code}&district={code}" in urls
+        )
+    assert config["global"]["smtp_smarthost"] == "dvc-unit-smtp:2525"
+    assert "not-a-real" not in files["/etc/alertmanager/alertmanager.yml"]
+    assert "/etc/alertmanager/templates/dvc.tmpl" in files
+    assert "/etc/alertmanager/smtp_password" in files
+    smtp = containers(lab)["dvc-unit-smtp"]
+    assert "SMTP_USER=alertmanager" in unwrap(smtp["envs"])
+    assert lab.outputs["endpoints"]["smtp"]
+
+
+def test_production_runs_no_mail_server_and_texts_through_its_relay(
+    production: ProgramRun,
+) -> None:
+    assert "dvc-production-smtp" not in containers(production)
+    assert production.outputs["alerting"] == {
+        "sms_relay_url": "http://dvc-production-exporter-sms-relay:9606/sms"
+    }
