@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "playbooks.cli",
     "checks.cli",
     "signoff.cli",
+    "maintenance.cli",
 )
 
 Handler = Callable[[argparse.Namespace], int]
