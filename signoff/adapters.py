@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from checks.results import Estate, Run, Store, StoreMissing, StoreUnreadable
-from dvc_rollout.errors import UsageError
+from dvc_rollout.errors import DvcRolloutError, UsageError
 from signoff.evidence import (
     CheckResult,
     DeviceRun,
     EstateRef,
     EvidenceUnavailable,
+    Maintenance,
     Series,
     Window,
 )
@@ -346,3 +347,34 @@ def _newest(
                 ),
             )
     return found
+
+
+class AlertmanagerMaintenance:
+    """Maintenance windows as Alertmanager keeps them (silences made by
+    `dvc-rollout maintenance`, or by hand), read through `maintenance.silences`."""
+
+    name = "alertmanager"
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        self.where = url
+        self.timeout = timeout
+
+    def windows(self, start: datetime, end: datetime) -> list[Maintenance]:
+        from maintenance import silences
+
+        try:
+            found = silences.list_silences(self.where, self.timeout)
+        except DvcRolloutError as exc:
+            raise EvidenceUnavailable(self.name, str(exc)) from None
+        return [
+            Maintenance(
+                id=s.id,
+                district_code=s.district_code,
+                matchers=s.matchers,
+                starts_at=s.starts_at,
+                ends_at=s.ends_at,
+                author=s.created_by,
+                comment=s.comment,
+            )
+            for s in silences.overlapping(found, start, end)
+        ]

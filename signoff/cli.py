@@ -125,7 +125,11 @@ def _signoff(args: argparse.Namespace) -> int:
     import inventory
     from checks.checkset import terminal_checks
     from signoff import files, history, report_json, waivers
-    from signoff.adapters import PrometheusMetrics, ResultsStoreReadiness
+    from signoff.adapters import (
+        AlertmanagerMaintenance,
+        PrometheusMetrics,
+        ResultsStoreReadiness,
+    )
     from signoff.decision import decide
     from signoff.evidence import gather
     from signoff.report_meta import ReportMeta
@@ -171,6 +175,12 @@ def _signoff(args: argparse.Namespace) -> int:
         districts=districts,
         only=_units(inv, args.unit, lab),
         selection=_selection(args),
+        maintenance=AlertmanagerMaintenance(
+            args.alertmanager
+            or ((lab or {}).get("endpoints") or {}).get("alertmanager")
+            or os.environ.get(ALERTMANAGER_ENV)
+            or DEFAULT_ALERTMANAGER
+        ),
     )
     if not evidence.sites:
         raise UsageError(
@@ -333,6 +343,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "--results",
             argtypes.path,
             "readiness results store (default $DVC_STATE_DIR/results.sqlite)",
+        ),
+        (
+            "--alertmanager",
+            argtypes.url,
+            f"Alertmanager URL, for the maintenance windows (default ${ALERTMANAGER_ENV} or "
+            f"{DEFAULT_ALERTMANAGER})",
         ),
         ("--reports", argtypes.path, "folder for the reports (default reports/)"),
         ("--inventory", argtypes.existing_dir, "inventory folder (default the packaged one)"),

@@ -142,6 +142,22 @@ class SiteEvidence(_Frozen):
         return tuple(f"term-{self.code}-{n}" for n in range(1, self.equipment.terminals + 1))
 
 
+class Maintenance(_Frozen):
+    """A planned outage (an Alertmanager silence) in force during the evidence window.
+
+    Shown to the board, never a reason for GO: availability is judged on the probes,
+    which kept recording while the window silenced the alerts.
+    """
+
+    id: str
+    district_code: str
+    matchers: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime
+    author: str
+    comment: str
+
+
 class Evidence(_Frozen):
     """All evidence for one phase of one estate at one as-of time."""
 
@@ -166,6 +182,8 @@ class Evidence(_Frozen):
     unavailable: dict[str, str] = {}
     # source name -> where it was read from (URL, file), for the reader of the report.
     sources: dict[str, str] = {}
+    # Maintenance windows of the selected districts (or city-wide) overlapping the window.
+    maintenance: tuple[Maintenance, ...] = ()
 
     def canonical_json(self) -> str:
         """One fixed text for the same evidence: sorted keys, NFC, no spaces."""
@@ -218,6 +236,17 @@ class ReadinessSource(Protocol):
         ...
 
 
+class MaintenanceSource(Protocol):
+    """Where maintenance windows are kept (Alertmanager's silences)."""
+
+    name: str
+    where: str
+
+    def windows(self, start: datetime, end: datetime) -> list[Maintenance]:
+        """Windows in force at any moment of [start, end]; EvidenceUnavailable if unknown."""
+        ...
+
+
 class MetricsSource(Protocol):
     """Where availability, SMS and citizen-DB metrics come from (Prometheus)."""
 
@@ -263,6 +292,7 @@ def gather(
     districts: Sequence[str] | None = None,
     only: Sequence[str] | None = None,
     selection: str = "phase",
+    maintenance: MaintenanceSource | None = None,
 ) -> Evidence:
     """Collect the evidence for every site of `phase`, optionally only some districts/sites."""
     info = inv.phase(phase)
@@ -288,6 +318,16 @@ def gather(
         citizen_db = metrics.citizen_db(as_of, window)
     except EvidenceUnavailable as exc:
         unavailable[exc.source] = exc.reason
+    windows: tuple[Maintenance, ...] = ()
+    sources = {readiness.name: readiness.where, metrics.name: metrics.where}
+    if maintenance is not None:
+        sources[maintenance.name] = maintenance.where
+        judged = {s.place.district_code for s in sites}
+        try:
+            found = maintenance.windows(as_of - window.delta, as_of)
+            windows = tuple(w for w in found if not w.district_code or w.district_code in judged)
+        except EvidenceUnavailable as exc:
+            unavailable[exc.source] = exc.reason
     return Evidence(
         plan=inv.plan.id,
         phase=phase,
@@ -326,5 +366,6 @@ def gather(
         sms=sms,
         citizen_db=citizen_db,
         unavailable=unavailable,
-        sources={readiness.name: readiness.where, metrics.name: metrics.where},
+        sources=sources,
+        maintenance=windows,
     )

@@ -110,6 +110,22 @@ def render(decision: Decision, meta: ReportMeta) -> str:
         f"- {escape(a.name)} — {escape(a.role)}, {hanoi_iso(a.time)}, SHA-256 `{a.evidence_sha256}`"
         for a in meta.approvals
     ] or ["Chưa có. / None yet: `dvc-rollout signoff approve REPORT --name … --role …`."]
+    lines += [
+        "",
+        f"## Bảo trì trong cửa sổ bằng chứng / Maintenance during the window "
+        f"({len(ev.maintenance)})",
+        "",
+    ]
+    lines += [
+        f"- {escape(m.district_code or 'city-wide')}: {hanoi(m.starts_at)} → {hanoi(m.ends_at)}, "
+        f"{escape(m.comment)} ({escape(m.author)}; "
+        f"{escape(', '.join(f'{k}={v}' for k, v in sorted(m.matchers.items())))})"
+        for m in ev.maintenance
+    ] or [
+        "Không đọc được / could not be read: " + escape(ev.unavailable["alertmanager"])
+        if "alertmanager" in ev.unavailable
+        else "Không có. / None."
+    ]
     if ev.unavailable:
         lines += ["", "## Nguồn không truy cập được / Unavailable sources", ""]
         lines += [

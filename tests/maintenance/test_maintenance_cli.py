@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dvc_rollout.argtypes import HANOI
 from dvc_rollout.cli import main
 from maintenance import silences
 
@@ -62,7 +63,7 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
 
 
 def test_add_list_and_end_a_window_in_hanoi_time(alertmanager: str, capsys) -> None:
-    start = datetime.now(UTC).astimezone(timezone_hanoi()).replace(microsecond=0)
+    start = datetime.now(UTC).astimezone(HANOI).replace(microsecond=0)
     end = (start + timedelta(hours=2)).replace(second=0)
     argv = ["maintenance", "add", "--alertmanager", alertmanager, "--district", "soc son"]
     argv += ["--unit", "00376", "--service", "c-marriage", "--reason", "Thay bộ định tuyến"]
@@ -87,12 +88,6 @@ def test_add_list_and_end_a_window_in_hanoi_time(alertmanager: str, capsys) -> N
     assert silences.list_silences(alertmanager)[0].state == "expired"
 
 
-def timezone_hanoi():
-    from dvc_rollout.argtypes import HANOI
-
-    return HANOI
-
-
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -112,3 +107,16 @@ def test_an_unreachable_alertmanager_is_said_with_exit_3(capsys) -> None:
     port = _free_port()
     assert main(["maintenance", "list", "--alertmanager", f"http://127.0.0.1:{port}"]) == 3
     assert "cannot reach Alertmanager" in capsys.readouterr().err
+
+
+def test_the_signoff_reads_the_windows_that_overlap_its_evidence_window(alertmanager: str) -> None:
+    from signoff.adapters import AlertmanagerMaintenance
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    made = silences.create(
+        alertmanager, {"district_code": "017"}, now, now + timedelta(hours=1), "t", "why"
+    )
+    source = AlertmanagerMaintenance(alertmanager)
+    (found,) = source.windows(now - timedelta(hours=24), now + timedelta(minutes=1))
+    assert (found.id, found.district_code, found.author, found.comment) == (made, "017", "t", "why")
+    assert source.windows(now - timedelta(hours=24), now - timedelta(hours=1)) == []
