@@ -223,6 +223,16 @@ def stack_name(value: str) -> str:
     return value
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def log_level(value: str) -> str:
+    """DEBUG, INFO, WARNING or ERROR (any case), returned upper-case."""
+    if value.strip().upper() not in LOG_LEVELS:
+        raise _fail(f"{_shown(value)} is not a log level: give one of {', '.join(LOG_LEVELS)}")
+    return value.strip().upper()
+
+
 def workers(value: str) -> str:
     """`auto`, or 0 (serial) to 256 parallel workers."""
     if value.strip() == "auto":

@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import inventory
+from dvc_rollout import argtypes
 from dvc_rollout.errors import DvcRolloutError
 from inventory.ansible import as_ansible, listing
 from inventory.store import Inventory, Site
@@ -269,9 +270,10 @@ def for_stack(stack: str) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--list", action="store_true", help="print every group and host")
-    parser.add_argument("--host", help="print one host's variables")
+    parser.add_argument("--host", type=argtypes.text(), help="print one host's variables")
     parser.add_argument(
         "--stack",
+        type=argtypes.stack_name,
         default=os.environ.get("DVC_STACK", stackfiles.DEFAULT_STACK),
         help="stack whose outputs say how to reach the hosts (default: $DVC_STACK or lab)",
     )

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from prometheus_client.registry import CollectorRegistry
 
+from dvc_rollout import argtypes
 from dvc_rollout.errors import DvcRolloutError
 from exporters import serving
 from exporters.availability.collector import AvailabilityCollector
@@ -37,28 +38,37 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m exporters.availability",
         description="Probe every (unit, service) pair in background sweeps; serve /metrics.",
     )
-    parser.add_argument("--listen", default="127.0.0.1:9601", help="HOST:PORT to serve on")
-    parser.add_argument("--config", required=True, help="YAML config: host, URL templates, checks")
+    parser.add_argument(
+        "--config",
+        type=argtypes.existing_file,
+        required=True,
+        help="YAML config: host, URL templates, checks",
+    )
     parser.add_argument(
         "--targets",
         metavar="FILE",
+        type=argtypes.existing_file,
         help="targets file from `python -m exporters.availability.targets` "
         "(default: read the inventory, which needs pydantic 2)",
     )
+    for flag, kind, default, text in (
+        ("--listen", argtypes.listen_address, "127.0.0.1:9601", "HOST:PORT to serve on"),
+        ("--shard", str, "1/1", "i/n: probe only replica i's slice of n"),
+        ("--interval", argtypes.seconds(0, 86400), None, "seconds between sweep starts"),
+        ("--timeout", argtypes.seconds(0, 600), None, "seconds a probe may take"),
+        ("--concurrency", argtypes.integer(1, 10_000), None, "probes in flight at once"),
+        ("--log-level", argtypes.log_level, "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    ):
+        parser.add_argument(flag, type=kind, default=default, help=text)
     parser.add_argument(
-        "--phase", type=int, action="append", help="only this phase (repeat; default: all)"
+        "--phase", type=argtypes.phase, action="append", help="only this phase (repeat)"
     )
-    parser.add_argument("--shard", default="1/1", help="i/n: probe only replica i's slice of n")
-    parser.add_argument("--interval", type=float, help="seconds between sweep starts")
-    parser.add_argument("--timeout", type=float, help="seconds a probe may take")
-    parser.add_argument("--concurrency", type=int, help="probes in flight at once")
     parser.add_argument(
         "--reuse-connections",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="keep connections open between probes (default: a fresh one each, as blackbox)",
     )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     return parser
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from prometheus_client.registry import CollectorRegistry
 
+from dvc_rollout import argtypes
 from dvc_rollout.errors import UsageError
 from exporters import serving
 from exporters.citizen_db.collector import CitizenDbCollector
@@ -38,17 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Probe the citizen database (connect + lookup) on an interval; serve /metrics.",
         epilog="Environment: CITIZEN_DB_PASSWORD (or PGPASSWORD) for the database role.",
     )
-    p.add_argument("--listen", default="127.0.0.1:9604", help="HOST:PORT for /metrics")
     p.add_argument(
         "--dsn",
+        type=argtypes.text(1000),
         required=True,
         help="libpq connection string WITHOUT password, "
         "e.g. 'host=127.0.0.1 port=5432 dbname=citizens user=exporter'",
     )
-    p.add_argument("--lookup-id", default=DEFAULT_LOOKUP_ID, help="citizen id the probe looks up")
-    p.add_argument("--interval", type=float, default=15.0, help="seconds between probes")
-    p.add_argument("--timeout", type=float, default=5.0, help="connect and statement timeout")
-    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    for flag, kind, default, text in (
+        ("--listen", argtypes.listen_address, "127.0.0.1:9604", "HOST:PORT for /metrics"),
+        ("--lookup-id", argtypes.text(64), DEFAULT_LOOKUP_ID, "citizen id the probe looks up"),
+        ("--interval", argtypes.seconds(0, 86400), 15.0, "seconds between probes"),
+        ("--timeout", argtypes.seconds(0, 600), 5.0, "connect and statement timeout"),
+        ("--log-level", argtypes.log_level, "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    ):
+        p.add_argument(flag, type=kind, default=default, help=text)
     return p
 
 

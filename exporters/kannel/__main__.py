@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from prometheus_client.registry import CollectorRegistry
 
+from dvc_rollout import argtypes
 from dvc_rollout.errors import UsageError
 from exporters import serving
 from exporters.kannel.collector import EndToEndCollector, KannelCollector
@@ -31,25 +32,30 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Environment: KANNEL_STATUS_PASSWORD (status.xml), SENDSMS_USER and "
         "SENDSMS_PASSWORD (the end-to-end probe's sendsms-user).",
     )
-    p.add_argument("--listen", default="127.0.0.1:9602", help="HOST:PORT for /metrics")
-    p.add_argument("--kannel-url", default="http://127.0.0.1:13000", help="bearerbox admin URL")
-    p.add_argument("--status-timeout", type=float, default=5.0, help="seconds for status.xml")
+    for flag, kind, default, text in (
+        ("--listen", argtypes.listen_address, "127.0.0.1:9602", "HOST:PORT for /metrics"),
+        ("--kannel-url", argtypes.url, "http://127.0.0.1:13000", "bearerbox admin URL"),
+        ("--status-timeout", argtypes.seconds(0, 600), 5.0, "seconds for status.xml"),
+        ("--probe-interval", argtypes.seconds(0, 86400), 60.0, "seconds between probes"),
+        ("--probe-timeout", argtypes.seconds(0, 600), 30.0, "seconds to wait for the MO"),
+        ("--probe-smsc", argtypes.text(40), "loopback", "smsc-id of the loopback SMSC"),
+        ("--probe-from", argtypes.text(40), "DVCPROBE", "sender of the probe SMS"),
+        ("--probe-to", argtypes.text(40), "0000000000", "receiver of the probe SMS"),
+        ("--log-level", argtypes.log_level, "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    ):
+        p.add_argument(flag, type=kind, default=default, help=text)
     p.add_argument(
         "--sendsms-url",
+        type=argtypes.url,
         help="smsbox sendsms URL, e.g. http://127.0.0.1:13013/cgi-bin/sendsms "
         "(omit to run without the end-to-end probe)",
     )
-    p.add_argument("--probe-interval", type=float, default=60.0, help="seconds between probes")
-    p.add_argument("--probe-timeout", type=float, default=30.0, help="seconds to wait for the MO")
-    p.add_argument("--probe-smsc", default="loopback", help="smsc-id of the loopback SMSC")
-    p.add_argument("--probe-from", default="DVCPROBE", help="sender of the probe SMS")
-    p.add_argument("--probe-to", default="0000000000", help="receiver of the probe SMS")
     p.add_argument(
         "--callback-listen",
+        type=argtypes.listen_address,
         default="127.0.0.1:9603",
         help="HOST:PORT where Kannel's sms-service get-url delivers the looped-back MO (/mo)",
     )
-    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     return p
 
 

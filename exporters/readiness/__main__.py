@@ -7,10 +7,10 @@ import logging
 import sys
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 from prometheus_client.registry import CollectorRegistry
 
+from dvc_rollout import argtypes
 from exporters import serving
 from exporters.readiness.collector import ReadinessCollector
 
@@ -22,9 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python3 -m exporters.readiness",
         description="Serve go-live readiness metrics read from the check results store.",
     )
-    parser.add_argument("--db", type=Path, required=True, help="results.sqlite to read")
-    parser.add_argument("--listen", default="127.0.0.1:9605", help="HOST:PORT to serve on")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument("--db", type=argtypes.path, required=True, help="results.sqlite to read")
+    for flag, kind, default, text in (
+        ("--listen", argtypes.listen_address, "127.0.0.1:9605", "HOST:PORT to serve on"),
+        ("--log-level", argtypes.log_level, "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    ):
+        parser.add_argument(flag, type=kind, default=default, help=text)
     return parser
 
 

@@ -69,7 +69,13 @@ HEALTH_COMMANDS: dict[str, str] = {
 # Project files an image carries besides its own folder (repo-relative paths).
 LABHTTP = "infra/images/labhttp/labhttp.py"  # the stand-ins' shared HTTP plumbing
 EXTRA_CONTEXT: dict[str, tuple[str, ...]] = {
-    "exporter": ("exporters", "inventory", "dvc_rollout/__init__.py", "dvc_rollout/errors.py"),
+    "exporter": (
+        "exporters",
+        "inventory",
+        "dvc_rollout/__init__.py",
+        "dvc_rollout/errors.py",
+        "dvc_rollout/argtypes.py",  # the exporters' flags are checked by it (stdlib only)
+    ),
     "portal": (LABHTTP,),
     "smsc-sim": (LABHTTP,),
     "webhook": (LABHTTP,),

@@ -11,7 +11,8 @@ the flag at fault; never another exception. The read-only commands (`inventory .
 `check history`, `check verify`) are also run on what parses: exit 0 or 2 (1 only for
 `check verify` on a broken store), within a few seconds, never a traceback, and never
 a file created where there was none. Commands that start labs, Ansible, checks or
-servers are only parsed. Deterministic (derandomized) so CI runs the same cases.
+servers are only parsed, as are the exporters' own command lines (availability, Kannel,
+citizen database, readiness). Deterministic (derandomized) so CI runs the same cases.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dvc_rollout.cli import build_parser, main
+from exporters.availability import __main__ as availability_main
+from exporters.citizen_db import __main__ as citizen_db_main
+from exporters.kannel import __main__ as kannel_main
+from exporters.readiness import __main__ as readiness_main
 
 # The same cases every run (CI), no example database, time checked by the tests themselves.
 FUZZ = settings(
@@ -68,10 +73,16 @@ POOL = [
 ]
 
 
+Build = Callable[[], argparse.ArgumentParser]
+
+
 @dataclass(frozen=True)
 class Command:
+    """One command line to fuzz: the words before its flags, its parser and how to make one."""
+
     words: tuple[str, ...]
     parser: argparse.ArgumentParser
+    build: Build = build_parser
 
     @property
     def options(self) -> list[argparse.Action]:
@@ -96,6 +107,16 @@ def _commands(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> I
 
 
 COMMANDS = list(_commands(build_parser()))
+# The exporters' own command lines (run in their containers): parsed only.
+EXPORTERS = [
+    Command((), build(), build)
+    for build in (
+        availability_main.build_parser,
+        citizen_db_main.build_parser,
+        kannel_main.build_parser,
+        readiness_main.build_parser,
+    )
+]
 
 
 def _value(action: argparse.Action) -> st.SearchStrategy[str]:
@@ -106,8 +127,13 @@ def _value(action: argparse.Action) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def argv(draw: st.DrawFn, commands: list[Command]) -> list[str]:
+def command_line(draw: st.DrawFn, commands: list[Command]) -> tuple[Command, list[str]]:
     command = draw(st.sampled_from(commands))
+    return command, draw(argv(command))
+
+
+@st.composite
+def argv(draw: st.DrawFn, command: Command) -> list[str]:
     words = list(command.words)
     for action in draw(st.lists(st.sampled_from(command.options), max_size=4, unique=True)):
         if isinstance(action, argparse._HelpAction | argparse._VersionAction):
@@ -148,19 +174,22 @@ def no_default_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DVC_INVENTORY_RECORDS", raising=False)
 
 
-def _parse(words: list[str]) -> tuple[argparse.Namespace | None, int, str]:
+def _parse(build: Build, words: list[str]) -> tuple[argparse.Namespace | None, int, str]:
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
-            return build_parser().parse_args(words), 0, ""
+            return build().parse_args(words), 0, ""
         except SystemExit as exc:
             return None, int(exc.code or 0), err.getvalue()
 
 
 @settings(FUZZ, max_examples=PARSE_EXAMPLES)
-@given(argv(COMMANDS))
-def test_any_arguments_parse_or_end_in_argparse_error_naming_the_flag(words: list[str]) -> None:
-    namespace, code, err = _parse(words)
+@given(command_line(COMMANDS + EXPORTERS))
+def test_any_arguments_parse_or_end_in_argparse_error_naming_the_flag(
+    case: tuple[Command, list[str]],
+) -> None:
+    command, words = case
+    namespace, code, err = _parse(command.build, words)
     if namespace is not None:
         return
     assert code == 2, (words, err)
@@ -199,10 +228,11 @@ def _snapshot(root: Path) -> set[Path]:
 
 
 @settings(FUZZ, max_examples=RUN_EXAMPLES)
-@given(words=argv([c for c in COMMANDS if c.words in READ_ONLY]))
+@given(case=command_line([c for c in COMMANDS if c.words in READ_ONLY]))
 def test_read_only_commands_answer_or_refuse_quickly_and_create_nothing(
-    words: list[str], tmp_path: Path
+    case: tuple[Command, list[str]], tmp_path: Path
 ) -> None:
+    words = case[1]
     before = _snapshot(FIXED)
     out, err = io.StringIO(), io.StringIO()
     started = time.monotonic()
@@ -224,3 +254,4 @@ def test_read_only_commands_answer_or_refuse_quickly_and_create_nothing(
 def test_every_subcommand_is_fuzzed() -> None:
     assert {c.words for c in COMMANDS} >= READ_ONLY
     assert len(COMMANDS) >= 15, [c.words for c in COMMANDS]
+    assert all(c.options for c in EXPORTERS)

@@ -81,6 +81,7 @@ def test_exporter_tag_covers_the_project_sources_it_copies() -> None:
     arcnames = {arcname for arcname, _ in images.context_files("exporter")}
     assert "inventory/store.py" in arcnames
     assert "dvc_rollout/errors.py" in arcnames
+    assert "dvc_rollout/argtypes.py" in arcnames  # the exporters' flags need it
     assert "vendor/pydantic/__init__.py" in arcnames
 
 

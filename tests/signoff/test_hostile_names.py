@@ -4,6 +4,8 @@ The name (see the `hostile` fixture) holds Jinja2, shell substitutions, quotes, 
 `;` and a `<script>`; it is a valid name, so the inventory validates. Each output must
 show it as typed (HTML escaped by Jinja2's autoescape, JSON as the string itself) and
 nothing in it may run. A line break in a name is refused by validate, naming the file.
+And the records the teams have not filled yet (explicit empty lists) are said to be
+filled for every site of every district, never taken as nothing to check.
 """
 
 from __future__ import annotations
@@ -109,3 +111,24 @@ def test_the_status_page_shows_the_name_as_typed(hostile) -> None:
     assert "<script>" not in page
     assert page.count(str(markupsafe.escape(hostile.name))) == 6
     assert hostile.ran() == []
+
+
+def test_records_still_to_be_filled_are_said_so_for_every_site_of_every_district(
+    tmp_path: Path,
+) -> None:
+    # records.yaml ships as explicit empty lists: nothing recorded yet, never "nothing needed".
+    reports = tmp_path / "reports"
+    data = inventory.DEFAULT_DATA_DIR
+    done = run(
+        *("signoff", "--phase", "1", "--prometheus", "http://127.0.0.1:9"),
+        *("--results", str(tmp_path / "none.sqlite"), "--reports", str(reports)),
+        data=data,
+    )
+    assert done.returncode == 1, done.stderr
+    [document] = reports.glob("*.json")
+    report = json.loads(document.read_text("utf-8"))
+    assert {d["code"] for d in report["districts"]} == set(inventory.load().districts)
+    for site in report["sites"]:
+        said = {f["criterion"]: f["reason"] for f in site["findings"]}
+        for criterion in ("accounts", "training", "helpdesk"):
+            assert "(to be filled)" in said[criterion], (site["code"], said)

@@ -144,7 +144,7 @@ def test_the_exporter_stops_cleanly_on_sigterm(servers, tmp_path):
     [
         (["--shard", "3/2"], "--shard '3/2' must be i/n"),
         (["--interval", "1", "--timeout", "5"], "interval 1s is shorter than timeout 5s"),
-        (["--listen", "nowhere"], "--listen 'nowhere': write host:port"),
+        (["--listen", "nowhere"], "argument --listen: 'nowhere': write host:port"),
     ],
 )
 def test_bad_arguments_exit_2_with_what_to_change(servers, tmp_path, extra, message):
