@@ -17,6 +17,7 @@ from typing import Literal
 
 from signoff.criteria import DATACENTER, Criterion, Thresholds
 from signoff.evidence import Evidence, Series, SiteEvidence
+from signoff.times import hanoi
 from signoff.waivers import Waiver
 
 Outcome = Literal["pass", "fail", "missing", "waived"]
@@ -291,7 +292,7 @@ def _series_problem(series: Series | None, ev: Evidence, th: Thresholds) -> tupl
         why = series.invalid or "no mean"
         return (f"không đọc được bằng chứng ({why})", why)
     if series.last_sample is None or ((ev.as_of - series.last_sample) > th.metric_max_lag):
-        last = "never" if series.last_sample is None else _hanoi(series)
+        last = "never" if series.last_sample is None else hanoi(series.last_sample)
         return (f"dữ liệu cũ (mẫu cuối {last})", f"stale (last sample {last})")
     if series.coverage < th.min_coverage:
         found = f"{series.samples} of {series.expected_samples} samples"
@@ -304,12 +305,6 @@ def _series_problem(series: Series | None, ev: Evidence, th: Thresholds) -> tupl
             f"at one per {interval}; {th.min_coverage:.0%} needed)",
         )
     return None
-
-
-def _hanoi(series: Series) -> str:
-    from signoff.times import hanoi
-
-    return hanoi(series.last_sample) if series.last_sample else "never"
 
 
 def _coverage(series: Iterable[Series]) -> float:
