@@ -31,6 +31,7 @@ from bench.blackbox_stand import BlackboxStand, ProbeDriver
 from bench.nginx_stand import NginxStand, free_port, wait_for_port
 from bench.procstat import cpu_seconds, memory_bytes
 from checks.export import write
+from dvc_rollout.errors import EnvironmentProblem
 from exporters.availability.config import config_from_mapping
 from exporters.availability.targets import build_targets, labels_from_inventory, render_targets_file
 
@@ -116,7 +117,9 @@ def wait_for_sweeps(log_path: Path, count: int, within: float) -> list[tuple[int
         if len(found) >= count:
             return found
         if time.monotonic() > deadline:
-            raise RuntimeError(f"exporter logged {len(found)} of {count} sweeps; see {log_path}")
+            raise EnvironmentProblem(
+                f"the exporter logged {len(found)} of {count} sweeps; see {log_path}"
+            )
         time.sleep(0.1)
 
 

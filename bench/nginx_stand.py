@@ -64,7 +64,7 @@ def wait_for_port(port: int, deadline_seconds: float = 10.0) -> None:
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {deadline_seconds}s")
+    raise EnvironmentProblem(f"nothing listens on 127.0.0.1:{port} after {deadline_seconds}s")
 
 
 class NginxStand:

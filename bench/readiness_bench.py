@@ -44,6 +44,7 @@ from checks.export import write
 from checks.results import Store
 from checks.runner import run
 from checks.selection import Backend, Options, Target, terminal_targets
+from dvc_rollout.errors import EnvironmentProblem, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -100,7 +101,7 @@ def _relays(
     try:
         ports = json.loads(relay.stdout.readline() or "{}")
         if set(ports) != set(desks):
-            raise SystemExit(f"bench/wan_link did not start (exit {relay.poll()})")
+            raise EnvironmentProblem(f"bench/wan_link did not start (exit {relay.poll()})")
         yield {h: ("127.0.0.1", int(p)) for h, p in ports.items()}
     finally:
         relay.stdin.close()
@@ -168,12 +169,11 @@ def main(argv: list[str] | None = None) -> int:
 def bench(args: argparse.Namespace, targets: list[Target]) -> int:
     sites = len({t.site_code for t in targets})
     if sites < args.min_sites:
-        print(
+        raise UsageError(
             f"stack {args.stack!r} runs terminals at {sites} site(s), fewer than {args.min_sites}: "
             f"bring up a bigger sample, e.g. `dvc-rollout lab up --stack {args.stack} "
             "--sample 016,017,018 --units-per-district 3` and `dvc-rollout configure`"
         )
-        return 2
     counts = ["0", *(w.strip() for w in args.workers.split(","))]
     idle = idle_load()
     link = f", simulated WAN link {args.rtt_ms:g} ms round trip" if args.rtt_ms else ""

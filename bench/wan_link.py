@@ -21,6 +21,8 @@ import os
 import sys
 from collections.abc import Mapping
 
+from dvc_rollout.errors import run_command
+
 CHUNK = 65536
 
 
@@ -104,4 +106,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("bench/wan_link", main))

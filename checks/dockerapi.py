@@ -23,11 +23,12 @@ from testinfra.backend import BACKENDS, base
 from testinfra.backend.docker import DockerBackend
 
 from checks.keptshell import COMMAND_TIMEOUT, KeptShell, ShellLost, Shells
+from dvc_rollout.errors import EnvironmentProblem
 
 ENGINE_API = "/v1.41"  # Docker 20.10, the oldest engine the lab supports
 
 
-class EngineError(Exception):
+class EngineError(EnvironmentProblem):
     """The Docker engine refused a request; the text is the engine's own message."""
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from dvc_rollout.errors import EnvironmentProblem
 
-class HostUnreachable(Exception):
+
+class HostUnreachable(EnvironmentProblem):
     """The host did not answer, so none of its checks could be made."""
 
 

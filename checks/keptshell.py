@@ -16,12 +16,14 @@ import shlex
 import threading
 from collections.abc import Callable, Hashable
 
+from dvc_rollout.errors import EnvironmentProblem
+
 # A command that gives no answer in this time is abandoned with its shell.
 COMMAND_TIMEOUT = 300.0
 STDOUT, STDERR = 1, 2
 
 
-class ShellLost(Exception):
+class ShellLost(EnvironmentProblem):
     """The host's shell closed or went silent; the command's result is unknown."""
 
     def __init__(self, reason: str, may_have_run: bool):

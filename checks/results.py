@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dvc_rollout.errors import UsageError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "results.sqlite"
 OUTCOMES = ("passed", "failed", "error", "skipped")
@@ -188,7 +190,7 @@ def link(previous: str, kind: str, ref: int, digest: str) -> str:
     return sha256(f"{previous}\n{kind}\n{ref}\n{digest}".encode())
 
 
-class StoreError(Exception):
+class StoreError(UsageError):
     """The results store cannot be used; the message says which file and what to do."""
 
 

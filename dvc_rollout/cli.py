@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from dvc_rollout import __version__
-from dvc_rollout.errors import DvcRolloutError
+from dvc_rollout.errors import ExitStatus, run_command
 
 # Modules that contribute subcommands; each has `register(subparsers) -> None`.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -55,45 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; project errors become a message on stderr and an exit code.
+    """Run one command; its status and its errors' messages come from `run_command`.
 
     A bad flag is argparse's `error:` line and 2 (returned, not raised, so callers and
-    tests get a status like any other). Output cut off by its reader (`| head`) ends the
-    command quietly with 141, as a shell reports a pipe closed under a program.
+    tests get a status like any other).
     """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a flag argparse refused
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        if isinstance(exc.code, int):
+            return exc.code
+        return ExitStatus.OK if exc.code is None else ExitStatus.BAD_INPUT
     handler: Handler = args.handler
-    try:
-        status = handler(args)
-        sys.stdout.flush()
-        return status
-    except BrokenPipeError:
-        _silence_stdout()
-        return CLOSED_PIPE
-    except DvcRolloutError as exc:
-        print(f"dvc-rollout: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("dvc-rollout: interrupted", file=sys.stderr)
-        return 130
-
-
-# 128 + SIGPIPE: what a shell reports for a program whose reader went away.
-CLOSED_PIPE = 141
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's last flush does not fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass  # stdout is not a real file (e.g. captured by a test): nothing to flush
+    return run_command("dvc-rollout", lambda: handler(args))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: the project's error classes live at the root
     sys.path.insert(0, str(ROOT))
 
-from dvc_rollout.errors import DvcRolloutError, EnvironmentProblem, UsageError  # noqa: E402
+from dvc_rollout.errors import (  # noqa: E402
+    EnvironmentProblem,
+    ExitStatus,
+    UsageError,
+    run_command,
+)
 
 LISTS_DIR = Path(__file__).resolve().parent / "packages"
 SCRIPT = "python3 infra/debian_packages.py"
@@ -164,12 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     cmd.add_argument("--dry-run", action="store_true", help="say what would be installed")
     cmd.add_argument("--lists-dir", type=Path, default=LISTS_DIR, help="where the lists are")
     args = parser.parse_args(argv)
-    try:
+
+    def body() -> int:
         ensure(args.lists, dry_run=args.dry_run, lists_dir=args.lists_dir)
-    except DvcRolloutError as exc:
-        print(f"packages: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+        return ExitStatus.OK
+
+    return run_command("packages", body)
 
 
 if __name__ == "__main__":

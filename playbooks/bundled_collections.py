@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from dvc_rollout.errors import DvcRolloutError, EnvironmentProblem, UsageError
+from dvc_rollout.errors import EnvironmentProblem, ExitStatus, UsageError, run_command
 
 REQUIREMENTS = Path(__file__).resolve().with_name("requirements.yml")
 # The release the collections are taken from, and its wheel's sha256 as PyPI lists it.
@@ -201,12 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     cmd.add_argument("--dest", type=Path, help=f"collections path (default: {path()})")
     cmd.add_argument("--wheel", type=Path, help=f"an already downloaded {BUNDLE} wheel")
     args = parser.parse_args(argv)
-    try:
+
+    def body() -> int:
         install(args.dest, wheel=args.wheel)
-    except DvcRolloutError as exc:
-        print(f"collections: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+        return ExitStatus.OK
+
+    return run_command("collections", body)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from typing import Any
 
 import inventory
 from dvc_rollout import argtypes
-from dvc_rollout.errors import DvcRolloutError
+from dvc_rollout.errors import run_command
 from inventory.ansible import as_ansible, listing
 from inventory.store import Inventory, Site
 from playbooks import stack as stackfiles
@@ -289,8 +289,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except DvcRolloutError as exc:
-        print(f"inventory: error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+    sys.exit(run_command("inventory", main))

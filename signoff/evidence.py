@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from dvc_rollout.errors import DvcRolloutError
 from inventory.store import Inventory, Site
 
 CheckOutcome = Literal["passed", "failed", "error", "skipped"]
@@ -206,7 +207,7 @@ class Evidence(_Frozen):
         return f"{name.vi} ({code})" if name else code
 
 
-class EvidenceUnavailable(Exception):
+class EvidenceUnavailable(DvcRolloutError):
     """A source could not answer; `gather` records it and the decision fails closed."""
 
     def __init__(self, source: str, reason: str) -> None:

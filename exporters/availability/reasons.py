@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dvc_rollout.errors import DvcRolloutError
+
 # The order is the exposition order of dvc_service_probe_failures_total.
 REASONS: tuple[str, ...] = ("timeout", "connect", "dns", "tls", "http_status", "body")
 
 
-class ProbeFailure(Exception):
+class ProbeFailure(DvcRolloutError):
     """A probe's answer was wrong or missing; `reason` is one of REASONS."""
 
     def __init__(self, reason: str, detail: str) -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from dvc_rollout.errors import DvcRolloutError
+
 LATEST = """
 SELECT r.site_code, r.unit, r.district, r.district_code, r.phase, r.go_live, r.check_id,
        r.outcome, r.time
@@ -42,7 +44,7 @@ class Latest:
         return self.outcome in OK_OUTCOMES
 
 
-class StoreMissing(Exception):
+class StoreMissing(DvcRolloutError):
     """The results store does not exist yet: no check has run."""
 
 

@@ -14,6 +14,4 @@ class LabEngineProblem(EnvironmentProblem):
 
 
 class LabNotHealthy(DvcRolloutError):
-    """Containers were created but did not become healthy in time."""
-
-    exit_code = 4
+    """Containers were created but did not become healthy in time (a failure: exit 1)."""
