@@ -8,7 +8,7 @@ plus random hex, so no run ever overwrites another's.
 from __future__ import annotations
 
 import os
-import secrets as random
+import secrets
 import shutil
 import sys
 import tempfile
@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dvc_rollout.errors import EnvironmentProblem, UsageError
-from playbooks import bundled_collections
-from playbooks import secrets as credentials
+from playbooks import bundled_collections, credentials
 from playbooks import stack as stackfiles
 from playbooks.inventory import is_lab
 
@@ -39,7 +38,7 @@ def artifacts_root() -> Path:
 def new_run_id(now: datetime | None = None) -> str:
     """A sortable, unique run id: UTC time to the second plus 6 random hex digits."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    return f"{moment:%Y%m%dT%H%M%SZ}-{random.token_hex(3)}"
+    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)

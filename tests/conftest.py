@@ -46,7 +46,7 @@ def lab() -> Iterator[LabHandle]:
     At teardown `lab down` runs and the fixture fails if any container, network or
     volume with the stack's label remains.
     """
-    from infra.lab import engine, lifecycle, secrets
+    from infra.lab import credentials, engine, lifecycle
 
     stack = os.environ.get("DVC_TEST_LAB_STACK") or f"test-{os.getpid()}"
     try:
@@ -55,7 +55,7 @@ def lab() -> Iterator[LabHandle]:
     finally:
         lifecycle.down(stack)
         left = engine.stack_resources(stack)
-        shutil.rmtree(secrets.state_dir(stack), ignore_errors=True)
+        shutil.rmtree(credentials.state_dir(stack), ignore_errors=True)
         if not left.empty:
             pytest.fail(f"lab down left resources of stack {stack}: {left}")
 

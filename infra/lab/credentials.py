@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import secrets as random
+import secrets
 from pathlib import Path
 
 from dvc_rollout.errors import UsageError
@@ -48,7 +48,7 @@ def load_or_create(stack: str) -> dict[str, str]:
     missing = [k for k in GENERATED if not found.get(k)]
     if missing or (path.exists() and path.stat().st_mode & 0o077):
         for key in missing:
-            found[key] = random.token_urlsafe(24)
+            found[key] = secrets.token_urlsafe(24)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

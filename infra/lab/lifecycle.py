@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra import images
-from infra.lab import engine, health, oncall, records, secrets, stackfile
+from infra.lab import credentials, engine, health, oncall, records, stackfile
 from infra.lab.docker_mocks import DockerMocks
 from infra.lab.inprocess import PROJECT, run_program
 from infra.lab.recording import RecordingMocks
@@ -63,8 +63,8 @@ def stack_config(stack: str, sample: Sample | None = None) -> tuple[dict[str, An
     config = stackfile.load(stack)
     if sample is not None:
         sample.apply(config)
-    creds = secrets.load_or_create(stack)
-    keys = (*SECRET_KEYS, *secrets.LAB_SECRET_KEYS)
+    creds = credentials.load_or_create(stack)
+    keys = (*SECRET_KEYS, *credentials.LAB_SECRET_KEYS)
     secret_keys = [f"{PROJECT}:{k}" for k in keys]
     for key in keys:
         config[f"{PROJECT}:{key}"] = creds[key]
@@ -89,7 +89,7 @@ def needed_images(stack: str, config: dict[str, Any], secret_keys: list[str]) ->
 
 
 def _outputs_path(stack: str) -> Any:
-    return secrets.state_dir(stack) / "outputs.json"
+    return credentials.state_dir(stack) / "outputs.json"
 
 
 def _save_outputs(stack: str, outputs: dict[str, Any]) -> None:
@@ -127,12 +127,12 @@ def _cli_stack(stack: str) -> Any:
     """
     from pulumi import automation as auto
 
-    backend = secrets.state_dir(stack).parent / "pulumi"
+    backend = credentials.state_dir(stack).parent / "pulumi"
     backend.mkdir(parents=True, exist_ok=True)
-    creds = secrets.load_or_create(stack)
+    creds = credentials.load_or_create(stack)
     env = {
         "PULUMI_BACKEND_URL": f"file://{backend}",
-        "PULUMI_CONFIG_PASSPHRASE": creds[secrets.PASSPHRASE_KEY],
+        "PULUMI_CONFIG_PASSPHRASE": creds[credentials.PASSPHRASE_KEY],
     }
     opts = auto.LocalWorkspaceOptions(work_dir=str(stackfile.REPO_ROOT), env_vars=env)
     return auto.create_or_select_stack(

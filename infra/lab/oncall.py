@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 import inventory
-from infra.lab import secrets
+from infra.lab import credentials
 from inventory import model
 
 HEADER = (
@@ -73,7 +73,7 @@ def parse(inv: inventory.Inventory, sampled: Iterable[str]) -> model.OncallFile:
 
 
 def oncall_path(stack: str) -> Path:
-    return secrets.state_dir(stack) / "oncall.yaml"
+    return credentials.state_dir(stack) / "oncall.yaml"
 
 
 def sampled_districts(outputs: dict[str, Any]) -> list[str]:

@@ -15,13 +15,13 @@ from typing import Any
 import yaml
 
 import inventory
-from infra.lab import secrets
+from infra.lab import credentials
 
 OFFICIALS_PER_SITE = 2
 
 
 def records_path(stack: str) -> Path:
-    return secrets.state_dir(stack) / "records.yaml"
+    return credentials.state_dir(stack) / "records.yaml"
 
 
 def sampled_sites(outputs: dict[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from infra.lab import engine, lifecycle, secrets
+from infra.lab import credentials, engine, lifecycle
 from infra.lab.handle import LabHandle
 from infra.lab.health import ASKED_NOW
 
@@ -50,7 +50,7 @@ def test_lab_down_removes_exactly_its_own_stack(lab: LabHandle) -> None:
         assert not engine.stack_resources(other).empty
     finally:
         removed = lifecycle.down(other)
-        shutil.rmtree(secrets.state_dir(other), ignore_errors=True)
+        shutil.rmtree(credentials.state_dir(other), ignore_errors=True)
     assert removed.containers and removed.networks and removed.volumes
     assert engine.stack_resources(other).empty
     assert _container_ids(lab.stack) == session_before

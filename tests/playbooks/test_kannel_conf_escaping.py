@@ -26,7 +26,7 @@ from types import ModuleType
 
 import pytest
 
-from playbooks import secrets
+from playbooks import credentials
 
 ROLE = Path(__file__).resolve().parents[2] / "playbooks" / "roles" / "sms_switchboard"
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
@@ -111,7 +111,7 @@ def _ansible(
         "ANSIBLE_ROLES_PATH": str(ROLE.parent),
         "ANSIBLE_NOCOLOR": "1",
     }
-    vars_file = secrets.Credentials(dict(variables)).write(tmp_path / "vars.json")
+    vars_file = credentials.Credentials(dict(variables)).write(tmp_path / "vars.json")
     return subprocess.run(
         [
             ANSIBLE_PLAYBOOK,

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from playbooks import secrets
+from playbooks import credentials
 from playbooks.runner import HostSummary, RunResult, format_summary, new_run_id, summarize
 
 
@@ -42,7 +42,7 @@ def test_a_run_with_an_unreachable_host_is_not_ok(tmp_path):
 
 
 def test_environment_overrides_the_stack_secrets_file():
-    creds = secrets.collect(
+    creds = credentials.collect(
         {"kannelAdminPassword": "from-file-1", "kannelStatusPassword": "from-file-2"},
         {"KANNEL_ADMIN_PASSWORD": "from-env-1", "SMSC_SIM_A_PASSWORD": "smsc-pw"},
     )
@@ -53,20 +53,20 @@ def test_environment_overrides_the_stack_secrets_file():
 
 
 def test_secret_environment_variables_are_named_for_blanking():
-    names = secrets.env_names({"SMSC_VIETTEL_PASSWORD": "x", "HOME": "/root"})
+    names = credentials.env_names({"SMSC_VIETTEL_PASSWORD": "x", "HOME": "/root"})
     assert "SMSC_VIETTEL_PASSWORD" in names and "KANNEL_ADMIN_PASSWORD" in names
     assert "HOME" not in names
 
 
 def test_credentials_file_is_private(tmp_path):
-    path = secrets.Credentials({"dvc_sendsms_password": "p"}).write(tmp_path / "c.json")
+    path = credentials.Credentials({"dvc_sendsms_password": "p"}).write(tmp_path / "c.json")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text()) == {"dvc_sendsms_password": {"__ansible_unsafe": "p"}}
 
 
 def test_credentials_reach_ansible_as_data_never_as_templates(tmp_path, hostile):
     password = hostile.name.replace("Xã ", "pw ")
-    creds = secrets.Credentials(
+    creds = credentials.Credentials(
         {
             "dvc_sendsms_password": password,
             "sms_switchboard_smsc_credentials": {"a": {"password": password}},
@@ -102,6 +102,6 @@ def test_redact_masks_plain_and_json_escaped_secrets(tmp_path):
     clean.write_text('{"msg": "nothing here"}')
     leaky = tmp_path / "leaky.json"
     leaky.write_text(json.dumps({"a": 'pass"word', "b": 'pass"word'}))
-    assert secrets.redact([clean, leaky], ['pass"word']) == 1
+    assert credentials.redact([clean, leaky], ['pass"word']) == 1
     assert 'pass\\"word' not in leaky.read_text()
     assert clean.read_text() == '{"msg": "nothing here"}'
