@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dvc_rollout.errors import EnvironmentProblem
 from signoff.adapters import Prometheus
 from signoff.evidence import EvidenceUnavailable
 
 
-class StandError(RuntimeError):
+class StandError(EnvironmentProblem):
     """The stand could not be built or started; the message says why."""
 
 

@@ -7,6 +7,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from dvc_rollout.errors import EnvironmentProblem
+
 
 @dataclass(frozen=True)
 class Sendsms:
@@ -19,7 +21,7 @@ class Sendsms:
     timeout: float = 5.0
 
 
-class GatewayFailed(Exception):
+class GatewayFailed(EnvironmentProblem):
     """Kannel did not take the text; `reason` is the metric label (connect, timeout, ...)."""
 
     def __init__(self, reason: str, detail: str) -> None:
