@@ -318,6 +318,11 @@ def render(
                 ],
                 "equal": ["instance"],
             },
+            {
+                # Nor can the relay's texts go out: the gateway alert already says why.
+                "source_matchers": ['alertname="DvcSmsGatewayDown"'],
+                "target_matchers": ['alertname="DvcSmsRelayGatewayFailing"'],
+            },
         ],
         "receivers": receivers,
     }

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from exporters import serving
+from signoff import status_history
 from signoff.adapters import SERVICE_UP, Prometheus
 from signoff.evidence import EvidenceUnavailable
 from signoff.status_page import render
+from signoff.times import hanoi
 
 GRID_BY = ("district_code", "district", "service")
 HTML = "text/html; charset=utf-8"
@@ -99,7 +101,10 @@ def alerts(url: str, timeout: float) -> list[dict[str, Any]]:
                 "unit": labels.get("unit", ""),
                 "service": labels.get("service", ""),
                 "summary": notes.get("summary") or notes.get("summary_en") or "",
+                "summary_vi": notes.get("summary_vi") or notes.get("summary") or "",
+                "summary_en": notes.get("summary_en") or notes.get("summary") or "",
                 "starts_at": a.get("startsAt", ""),
+                "since": _hanoi_text(str(a.get("startsAt", ""))),
             }
         )
     order = {"critical": 0, "warning": 1}
@@ -141,6 +146,28 @@ def readiness(path: Path) -> list[dict[str, Any]]:
     ]
 
 
+def _hanoi_text(stamp: str) -> str:
+    try:
+        return hanoi(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+    except ValueError:
+        return stamp
+
+
+_NAMES: list[status_history.Names] = []
+
+
+def names() -> status_history.Names:
+    """Service names from the inventory, read once: the page shows names, not codes."""
+    if not _NAMES:
+        import inventory
+
+        inv = inventory.load()
+        _NAMES.append(
+            status_history.Names({c: (s.name_vi, s.name_en) for c, s in inv.services.items()})
+        )
+    return _NAMES[0]
+
+
 def snapshot(sources: Sources) -> dict[str, Any]:
     """Everything the page shows, read now; each failing source is named in `errors`."""
     errors: dict[str, str] = {}
@@ -148,10 +175,17 @@ def snapshot(sources: Sources) -> dict[str, Any]:
         "grid": {"services": [], "districts": []},
         "alerts": [],
         "readiness": [],
+        "history": {"services": [], "panels": []},
+        "incidents": [],
     }
     prometheus = Prometheus(sources.prometheus, sources.timeout)
+    now = datetime.now(UTC)
+    known = names()
+    data["service_names"] = {code: vi for code, (vi, _en) in known.services.items()}
     try:
         data["grid"] = grid(prometheus)
+        data["history"] = status_history.uptime(prometheus, now, known)
+        data["incidents"] = status_history.incidents(prometheus, now, known)
     except EvidenceUnavailable as exc:
         errors[exc.source] = exc.reason
     try:
@@ -163,7 +197,8 @@ def snapshot(sources: Sources) -> dict[str, Any]:
     except EvidenceUnavailable as exc:
         errors[exc.source] = exc.reason
     data["errors"] = errors
-    data["generated_at"] = datetime.now(UTC).replace(microsecond=0).isoformat()
+    data["generated_at"] = now.replace(microsecond=0).isoformat()
+    data["generated_at_hanoi"] = hanoi(now)
     data["refresh_seconds"] = sources.refresh_seconds
     return data
 

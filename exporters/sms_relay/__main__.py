@@ -10,25 +10,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from collections.abc import Sequence
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from dvc_rollout import argtypes
+from dvc_rollout.errors import UsageError
+from exporters import serving
 from exporters.sms_relay import kannel, relay
 from exporters.sms_relay.limits import Limiter
 from exporters.sms_relay.message import Names
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _Quiet(WSGIRequestHandler):
-    timeout = 10
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Every text is logged by the relay; access lines add nothing."""
 
 
 def names() -> Names:
@@ -42,44 +32,51 @@ def names() -> Names:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m exporters.sms_relay", description=__doc__)
-    parser.add_argument("--listen", type=argtypes.listen_address, default="0.0.0.0:9606")
-    parser.add_argument("--sendsms-url", type=argtypes.url, required=True)
-    parser.add_argument("--sender", type=argtypes.text(11), help="sender id (default: Kannel's)")
-    parser.add_argument(
+def parser() -> argparse.ArgumentParser:
+    found = argparse.ArgumentParser(prog="python -m exporters.sms_relay", description=__doc__)
+    found.add_argument("--listen", type=argtypes.listen_address, default="0.0.0.0:9606")
+    found.add_argument("--sendsms-url", type=argtypes.url, required=True)
+    found.add_argument("--sender", type=argtypes.text(11), help="sender id (default: Kannel's)")
+    found.add_argument(
         "--per-window",
         type=argtypes.integer(1, 100, "a count of texts"),
         default=6,
         help="texts to one number per --window (default 6)",
     )
-    parser.add_argument("--window", type=argtypes.duration(86400, 60), default="1h")
-    parser.add_argument(
+    found.add_argument("--window", type=argtypes.duration(86400, 60), default="1h")
+    found.add_argument(
         "--dedup",
         type=argtypes.duration(86400, 1),
         default="1h",
         help="the same text is not sent to a number again within this long (default 1h)",
     )
-    parser.add_argument("--timeout", type=argtypes.seconds(0, 60), default=5.0)
-    args = parser.parse_args(argv)
+    found.add_argument("--timeout", type=argtypes.seconds(0, 60), default=5.0)
+    found.add_argument("--log-level", default="INFO")
+    return found
+
+
+def run(args: argparse.Namespace, stop: threading.Event) -> int:
     user, password = os.environ.get("SENDSMS_USER", ""), os.environ.get("SENDSMS_PASSWORD", "")
     if not user or not password:
-        print(
-            "error: set SENDSMS_USER and SENDSMS_PASSWORD (Kannel's sendsms user)", file=sys.stderr
-        )
-        return 2
+        raise UsageError("set SENDSMS_USER and SENDSMS_PASSWORD (Kannel's sendsms user)")
     gateway = kannel.Sendsms(args.sendsms_url, user, password, args.sender or "", args.timeout)
     limiter = Limiter(args.per_window, args.window.seconds, args.dedup.seconds)
     the_relay = relay.Relay(gateway, names(), limiter, relay.Metrics.create())
-    host, _, port = args.listen.rpartition(":")
-    server = make_server(
-        host.strip("[]"), int(port), relay.app(the_relay), _Server, handler_class=_Quiet
-    )
+    server = serving.Server(
+        serving.parse_listen(args.listen), relay.app(the_relay), name="sms-relay"
+    ).start()
     print(
-        f"sms-relay: listening on {args.listen}, texts through {args.sendsms_url}", file=sys.stderr
+        f"sms-relay: listening on {args.listen}, texts through {args.sendsms_url}",
+        file=sys.stderr,
+        flush=True,
     )
-    server.serve_forever()
+    stop.wait()
+    server.stop()
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return serving.run_until_signalled(parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ EXTRA_CONTEXT: dict[str, tuple[str, ...]] = {
     "portal": (LABHTTP,),
     "smsc-sim": (LABHTTP,),
     "webhook": (LABHTTP,),
+    "smtp": (LABHTTP,),
 }
 # Python distributions copied from the project's pinned environment into an image
 # because Debian bookworm lacks them at the needed version (pydantic 2 for `inventory`).

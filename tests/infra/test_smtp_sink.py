@@ -42,6 +42,7 @@ def sink(tmp_path: Path) -> Iterator[tuple[int, str]]:
         "SMTP_HTTP_PORT": str(http_port),
         "SMTP_DATA_DIR": str(tmp_path),
         "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(SINK.parents[1] / "labhttp"),
     }
     log = (tmp_path / "sink.log").open("wb")
     proc = subprocess.Popen([python, str(SINK)], env=env, stdout=log, stderr=log)

@@ -222,3 +222,35 @@ def test_the_script_says_to_bring_the_stack_up_when_it_is_not(tmp_path):
     )
     assert done.returncode == 3
     assert "dvc-rollout lab up" in done.stderr
+
+
+def test_a_lab_mails_and_texts_its_synthetic_contacts_through_its_own_parts(
+    tmp_path, monkeypatch
+) -> None:
+    from playbooks.inventory import alerting_vars
+
+    monkeypatch.setenv("DVC_STATE_DIR", str(tmp_path))
+    outputs = {
+        "containers": {"alertmanager": "dvc-lab-alertmanager"},
+        "alerting": {
+            "sms_relay_url": "http://dvc-lab-exporter-sms-relay:9606/sms",
+            "smtp_smarthost": "dvc-lab-smtp:2525",
+            "smtp_from": "dvc-canhbao@lab.invalid",
+            "smtp_auth_username": "alertmanager",
+            "smtp_require_tls": False,
+        },
+    }
+    assert "dvc_oncall_file" not in alerting_vars("lab", outputs)
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "lab" / "oncall.yaml").write_text("contacts: []\n", encoding="utf-8")
+    found = alerting_vars("lab", outputs)
+    assert found == {
+        "dvc_sms_relay_url": "http://dvc-lab-exporter-sms-relay:9606/sms",
+        "dvc_smtp_smarthost": "dvc-lab-smtp:2525",
+        "dvc_smtp_from": "dvc-canhbao@lab.invalid",
+        "dvc_smtp_auth_username": "alertmanager",
+        "dvc_smtp_require_tls": False,
+        "dvc_oncall_file": str(tmp_path / "lab" / "oncall.yaml"),
+    }
+    # Production names its own smarthost in its vars; a stack file is never a lab's contacts.
+    assert alerting_vars("production", {"alerting": {}}) == {}

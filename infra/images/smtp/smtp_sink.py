@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
 import mailbox
 import os
 import sys
@@ -23,11 +22,12 @@ import threading
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import labhttp
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
@@ -120,42 +120,28 @@ class Authenticator:
         return AuthResult(success=ok, handled=False)
 
 
-class Web(BaseHTTPRequestHandler):
-    """The stored messages for tests; exact lengths, no per-request log lines."""
+class Web(labhttp.Handler):
+    """The stored messages for tests (exact lengths, HEAD, timeouts: labhttp)."""
 
-    protocol_version = "HTTP/1.1"
-    timeout = 30
+    server_version = "dvc-lab-smtp"
     store: Store
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests poll."""
-
-    def _reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/messages":
             to = parse_qs(url.query).get("to", [None])[0]
-            self._reply(HTTPStatus.OK, self.store.messages(to))
+            self.reply(HTTPStatus.OK, self.store.messages(to))
         elif url.path == "/healthz":
-            self._reply(HTTPStatus.OK, {"status": "ok"})
+            self.reply(HTTPStatus.OK, {"status": "ok"})
         else:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {url.path}"})
-
-    do_HEAD = do_GET
+            self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {url.path}"})
 
     def do_DELETE(self) -> None:
+        self.body()
         if urlsplit(self.path).path == "/messages":
-            self._reply(HTTPStatus.OK, {"cleared": self.store.clear()})
+            self.reply(HTTPStatus.OK, {"cleared": self.store.clear()})
         else:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {self.path}"})
+            self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {self.path}"})
 
 
 def start(
@@ -173,8 +159,7 @@ def start(
         decode_data=False,
     )
     controller.start()
-    web = ThreadingHTTPServer((host, http_port), type("BoundWeb", (Web,), {"store": store}))
-    web.daemon_threads = True
+    web = labhttp.Server((host, http_port), type("BoundWeb", (Web,), {"store": store}))
     return controller, web
 
 
@@ -189,7 +174,7 @@ def main() -> None:
     controller, web = start(store, "0.0.0.0", smtp_port, http_port, user, password)
     sys.stderr.write(f"smtp: LAB mail server on :{smtp_port} (SMTP), :{http_port} (HTTP)\n")
     try:
-        web.serve_forever()
+        labhttp.serve("smtp", web)
     finally:
         controller.stop()
 
