@@ -1,8 +1,8 @@
 """The status page's history: uptime bars and past incidents, read from Prometheus.
 
 Uptime bars come from the recording rules (exporters/rules/recording.yml): one bar an
-hour for the last 24 h (`…:ratio_1h` at each hour's end) and one a day for the last 7 d
-(`…:ratio_24h` at each day's end), per district and service, and for the SMS switchboard
+hour for the last 24 h (`…:ratio_1h` at each hour's end, the newest ending now) and one a
+day for the last 7 d (`…:ratio_24h` likewise), per district and service, and for the SMS switchboard
 and the citizen database. A bar without data is shown as such (grey), never as up.
 Incidents are Prometheus' own `ALERTS` history: each run of an alert firing, with when it
 started and ended, found with `query_range` over `max_over_time(ALERTS[step])` so an alert
@@ -100,7 +100,8 @@ def _bars(points: list[tuple[float, float]], ends: list[float], step: int) -> li
 
 
 def _ends(now: datetime, points: int, step: int) -> list[float]:
-    last = now.timestamp() // step * step if step >= 3600 else now.timestamp()
+    """The slots' ends, the last one now: the newest bar covers the hour (day) up to now."""
+    last = float(int(now.timestamp()))
     return [last - (points - 1 - i) * step for i in range(points)]
 
 

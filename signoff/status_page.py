@@ -21,5 +21,22 @@ _ENV = jinja2.Environment(
 
 
 def render(snapshot: dict[str, Any]) -> str:
-    """The page for one snapshot (see `signoff.status.snapshot`)."""
-    return _ENV.get_template("status.html.j2").render(s=snapshot, metric=SERVICE_UP)
+    """The page for one snapshot (see `signoff.status.snapshot`); parts a snapshot lacks
+    (one made by hand, or by an older page) are shown empty, never guessed."""
+    full = {
+        "service_names": {},
+        "history": {"services": [], "panels": []},
+        "incidents": [],
+        "generated_at_hanoi": snapshot.get("generated_at", ""),
+        **snapshot,
+        "alerts": [
+            {
+                "summary_vi": a.get("summary", ""),
+                "summary_en": "",
+                "since": a.get("starts_at", ""),
+                **a,
+            }
+            for a in snapshot.get("alerts", [])
+        ],
+    }
+    return _ENV.get_template("status.html.j2").render(s=full, metric=SERVICE_UP)
