@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml playbooks/requirements.yml | sha256sum | cut -c1-12)
 
-.PHONY: venv packages lint check pythons test lab lab-down engine images bench clean
+.PHONY: venv packages lint check pythons test lab lab-down staging staging-down engine images bench clean
 
 venv: $(STAMP)
 
@@ -57,6 +57,25 @@ lab: packages venv engine
 	$(BIN)/dvc-rollout lab up
 	DVC_INVENTORY_RECORDS=$(LAB_RECORDS) $(BIN)/dvc-rollout configure  # Ansible: switchboard, monitoring, terminals
 	DVC_INVENTORY_RECORDS=$(LAB_RECORDS) BIN=$(BIN) bash signoff/lab-signoff.sh  # phase-1 and phase-2 sign-off; NO-GO does not fail make
+
+# Staging: the same estate on a Docker host reached only over ssh, images from its
+# registry, desks configured and checked over ssh, signed off on its own evidence.
+# `make staging` is all 18 districts (Pulumi.staging.yaml); CI runs `staging-ci`'s sample.
+STAGING ?= staging
+STAGING_RECORDS = $(CURDIR)/state/$(STAGING)/records.yaml
+
+staging: packages venv engine
+	$(PYTHON) infra/debian_packages.py ensure staging       # openssh-server: the host's sshd
+	$(BIN)/dvc-rollout staging up --stack $(STAGING)           # second engine, sshd, registry
+	$(BIN)/dvc-rollout lab build --push --stack $(STAGING)    # content-tagged images into its registry
+	$(BIN)/dvc-rollout lab preview --stack $(STAGING)
+	$(BIN)/dvc-rollout lab up --stack $(STAGING)              # the program, over ssh://
+	DVC_INVENTORY_RECORDS=$(STAGING_RECORDS) $(BIN)/dvc-rollout configure --stack $(STAGING)
+	DVC_INVENTORY_RECORDS=$(STAGING_RECORDS) DVC_LAB_STACK=$(STAGING) DVC_CHECK_BACKEND=ssh \
+	  BIN=$(BIN) bash signoff/lab-signoff.sh
+
+staging-down: venv  # the host and everything in it, the stack's record and outputs with it
+	$(BIN)/dvc-rollout staging down --stack $(STAGING)
 
 images: packages venv engine
 	$(BIN)/dvc-rollout lab build

@@ -67,7 +67,7 @@ def lab_targets(stack: str, backend: Backend = "docker", ssh_config: str = "") -
             go_live=inv.phase(phase).go_live.isoformat(),
             lab_hosts=env.terminals,
             ssh_config=ssh_config,
-            lab=True,
+            kind="lab",
         )
         targets += terminal_targets([site], phase, options)
     return targets

@@ -157,13 +157,15 @@ def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any], Esta
         raise UsageError("--ssh-config is for --backend ssh: add it, or drop --ssh-config")
     inv = inventory.load(records=args.records) if args.records else inventory.load()
     sites = resolve_sites(inv, args.phase, args.district, args.unit)
-    in_lab = args.backend == "docker" or (args.backend == "ssh" and lab.recorded(args.stack))
-    env = lab.environment(args.stack) if in_lab else lab.LabEnvironment()
-    ssh_config = str(Path(args.ssh_config).resolve()) if args.ssh_config else ""
-    if in_lab and args.backend == "ssh" and not ssh_config:
-        ssh_config = str(
-            sshconfig.write_lab_config(args.stack, sshconfig.desk_addresses(env.containers))
+    env = lab.environment(args.stack)
+    if args.backend == "docker" and env.kind != "lab":
+        raise UsageError(
+            f"stack {args.stack!r} is a {env.kind} estate: its desks are reached over ssh, not "
+            "through this machine's Docker: use --backend ssh (or --backend ansible)"
         )
+    ssh_config = str(Path(args.ssh_config).resolve()) if args.ssh_config else ""
+    if args.backend == "ssh" and not ssh_config and env.kind != "production":
+        ssh_config = str(sshconfig.write_stack_config(args.stack, env))
     options = Options(
         backend=args.backend,
         stack=args.stack,
@@ -174,7 +176,8 @@ def select(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any], Esta
         datacenter_facts=env.datacenter_facts,
         lab_hosts=env.terminals,
         ssh_config=ssh_config,
-        lab=in_lab,
+        kind=env.kind,
+        docker_host=env.docker_host,
         print_test_pages=args.print_test_pages,
     )
     if not options.portal_url:
@@ -222,7 +225,15 @@ def _check(args: argparse.Namespace) -> int:
         f"checking {len(targets)} host(s) at {sites} site(s) with {workers} worker(s)",
         file=sys.stderr,
     )
-    summary = run(targets, selection, store=store, workers=workers, quiet=args.json, estate=checked)
+    summary = run(
+        targets,
+        selection,
+        store=store,
+        workers=workers,
+        quiet=args.json,
+        estate=checked,
+        docker_host=str(checked.where.get("docker_host") or ""),
+    )
     if args.json:
         print(json.dumps(_summary_json(summary), ensure_ascii=False, indent=2))
     else:

@@ -16,8 +16,9 @@ import json
 import os
 import socket
 import struct
+import subprocess
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from testinfra.backend import BACKENDS, base
 from testinfra.backend.docker import DockerBackend
@@ -32,8 +33,36 @@ class EngineError(EnvironmentProblem):
     """The Docker engine refused a request; the text is the engine's own message."""
 
 
+_DIALS: list[subprocess.Popen[bytes]] = []
+
+
+def _ssh_socket(url: str) -> socket.socket:
+    """A connection to a remote engine through `ssh … docker system dial-stdio`, as the
+    docker CLI and SDK make one: the ssh client's stdin and stdout are the other end of
+    a socket pair (keys, host keys and port come from the user's or system ssh_config)."""
+    parts = urlsplit(url)
+    argv = ["ssh", "-T", "-o", "BatchMode=yes"]
+    if parts.username:
+        argv += ["-l", parts.username]
+    if parts.port:
+        argv += ["-p", str(parts.port)]
+    ours, theirs = socket.socketpair()
+    with theirs:
+        _DIALS[:] = [d for d in _DIALS if d.poll() is None]  # reap the finished ones
+        _DIALS.append(
+            subprocess.Popen(
+                [*argv, "--", str(parts.hostname), "docker system dial-stdio"],
+                stdin=theirs.fileno(),
+                stdout=theirs.fileno(),
+                stderr=subprocess.DEVNULL,
+                close_fds=True,
+            )
+        )
+    return ours
+
+
 def _engine_socket() -> socket.socket:
-    """A new connection to the engine `$DOCKER_HOST` names (unix socket or plain TCP)."""
+    """A new connection to the engine `$DOCKER_HOST` names (unix socket, TCP or ssh)."""
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     if host.startswith("unix://"):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -42,7 +71,9 @@ def _engine_socket() -> socket.socket:
     if host.startswith("tcp://"):
         address, _, port = host[len("tcp://") :].rstrip("/").rpartition(":")
         return socket.create_connection((address, int(port)))
-    raise EngineError(f"DOCKER_HOST={host}: only unix:// and tcp:// engines are supported here")
+    if host.startswith("ssh://"):
+        return _ssh_socket(host)
+    raise EngineError(f"DOCKER_HOST={host}: only unix://, tcp:// and ssh:// engines are supported")
 
 
 def _send(
@@ -158,8 +189,15 @@ class DockerApiBackend(DockerBackend):  # type: ignore[misc]
 
 
 def close_all() -> None:
-    """Close every open shell (each exits on end of input)."""
+    """Close every open shell (each exits on end of input), and wait for their ssh clients."""
     _SHELLS.close_all()
+    for dial in _DIALS:
+        try:
+            dial.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            dial.kill()
+            dial.wait()
+    _DIALS.clear()
 
 
 def install() -> None:

@@ -1,8 +1,10 @@
-"""What a Docker-backed stack tells the checks: which desks exist, which portal, which nets.
+"""What a stack tells the checks: its kind, which desks exist, which portal, which nets.
 
-Read from the outputs `dvc-rollout lab up` records (playbooks/stack.py names the file);
-a stack without outputs (e.g. terminals started by hand) falls back to the naming rule
-`dvc-<stack>-<role>` and lets the command line supply the rest.
+Read from the outputs `lab up` records (dvc_rollout/stack_outputs.py). The kind comes
+from them, or from the stack file's declaration when nothing is recorded (a production
+stack provisioned elsewhere, whose desks and portal the command line names); it is never
+guessed from the backend or from some other stack's record. A lab stack with no record
+(e.g. terminals started by hand) falls back to the naming rule `dvc-<stack>-<role>`.
 """
 
 from __future__ import annotations
@@ -11,55 +13,56 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dvc_rollout.errors import DvcRolloutError
+from dvc_rollout import stack_outputs
+from dvc_rollout.stack_outputs import Kind, StackOutputs
 
 # Networks each data-center role is attached to (keys of the stack's `networks` output).
 ROLE_NETWORKS: dict[str, tuple[str, ...]] = {"postgres": ("data",)}
 
 
 @dataclass(frozen=True)
-class LabEnvironment:
+class StackEnvironment:
+    kind: Kind = "production"
     portal_url: str = ""
     ntp_server: str = ""
     terminals: frozenset[str] | None = None
     datacenter_facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Inventory host -> container name of each desk the stack runs.
     containers: Mapping[str, str] = field(default_factory=dict)
+    # Inventory host -> the address the desk is reached at over ssh (staging's plan).
+    addresses: Mapping[str, str] = field(default_factory=dict)
+    docker_host: str = ""
+    outputs: StackOutputs | None = None
 
 
-def recorded(stack: str) -> bool:
-    """`lab up` recorded this stack as a lab (its outputs list containers)."""
-    try:
-        from playbooks.inventory import is_lab
-        from playbooks.stack import read_outputs
-
-        return is_lab(read_outputs(stack))
-    except (ImportError, DvcRolloutError):
-        return False
-
-
-def environment(stack: str) -> LabEnvironment:
-    """The stack's portal URL, time server, terminal hosts and network plan, if recorded."""
-    try:
-        from playbooks.inventory import stack_vars
-        from playbooks.stack import read_outputs
-
-        outputs = read_outputs(stack)
-    except (ImportError, DvcRolloutError):
-        return LabEnvironment(
+def environment(stack: str) -> StackEnvironment:
+    """The stack's kind, portal URL, time server, desks and network plan."""
+    outputs = stack_outputs.recorded(stack)
+    if outputs is None:
+        kind = stack_outputs.declared_kind(stack)
+        if kind != "lab":
+            return StackEnvironment(kind=kind)
+        return StackEnvironment(
+            kind=kind,
             portal_url=f"http://dvc-{stack}-nginx/",
             ntp_server=f"dvc-{stack}-ntp",
             terminals=_running_terminals(stack),
         )
+    from playbooks.inventory import stack_vars
+
     # The same stack facts the Ansible inventory hands the `terminal` role.
-    facts = stack_vars(stack, outputs)
-    terminals = outputs.get("containers", {}).get("terminals") or {}
-    return LabEnvironment(
-        portal_url=str(facts.get("dvc_portal_url") or f"http://dvc-{stack}-nginx/"),
-        ntp_server=str((facts.get("dvc_ntp_servers") or [f"dvc-{stack}-ntp"])[0]),
-        terminals=frozenset(terminals),
-        datacenter_facts=_network_facts(outputs.get("networks", {})),
-        containers={str(h): str(c) for h, c in terminals.items()},
+    facts = stack_vars(outputs)
+    terminals = outputs.containers.terminals
+    return StackEnvironment(
+        kind=outputs.kind,
+        portal_url=str(facts["dvc_portal_url"]),
+        ntp_server=str(facts["dvc_ntp_servers"][0]),
+        terminals=frozenset(terminals) if outputs.simulated else None,
+        datacenter_facts=_network_facts(outputs) if outputs.simulated else {},
+        containers=dict(terminals),
+        addresses=dict(outputs.hosts),
+        docker_host=outputs.docker_host,
+        outputs=outputs,
     )
 
 
@@ -75,14 +78,15 @@ def _running_terminals(stack: str) -> frozenset[str] | None:
     return frozenset(n.removeprefix(prefix) for n in names if n.startswith(prefix + "term-"))
 
 
-def _network_facts(networks: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Subnets of the networks each role may sit on, read from the Docker engine."""
+def _network_facts(outputs: StackOutputs) -> dict[str, dict[str, Any]]:
+    """Subnets of the networks each role may sit on, read from the stack's Docker host."""
     try:
-        import docker
+        from infra.lab import engine
 
-        client = docker.from_env()
+        client = engine.client(outputs.docker_host)
     except Exception:  # no engine: the checks then skip the network comparison
         return {}
+    networks = outputs.networks.model_dump()
     facts: dict[str, dict[str, Any]] = {}
     for role, names in ROLE_NETWORKS.items():
         subnets = []

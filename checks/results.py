@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
@@ -31,10 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dvc_rollout import statedir
 from dvc_rollout.errors import UsageError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "results.sqlite"
 OUTCOMES = ("passed", "failed", "error", "skipped")
 # The kinds of estate a run can check; issue 16's typed stack outputs carry the same.
 ESTATE_KINDS = ("lab", "staging", "production")
@@ -162,13 +160,9 @@ BEGIN SELECT RAISE(ABORT, 'a seal only extends the head of the chain, for a comp
 """
 
 
-def state_dir() -> Path:
-    """Runtime state: `$DVC_STATE_DIR` or `state/` at the repo root."""
-    return Path(os.environ.get("DVC_STATE_DIR") or REPO_ROOT / "state")
-
-
 def default_path() -> Path:
-    return state_dir() / DB_NAME
+    """The store every command shares: `results.sqlite` in the state folder."""
+    return statedir.results_db()
 
 
 def now() -> str:

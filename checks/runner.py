@@ -113,17 +113,21 @@ def run(
     quiet: bool = False,
     extra: Sequence[str] = (),
     estate: Estate | None = None,
+    docker_host: str = "",
 ) -> RunSummary:
     """Check every target once; results land in the store whatever happens to the child.
 
     The run records `estate`, the estate its hosts belong to; without one its results are
-    evidence for no sign-off.
+    evidence for no sign-off. `docker_host` is the engine its `docker://` hosts are on
+    ("" = this machine's, or `$DOCKER_HOST`).
     """
     run_id = store.start_run({**selection, "workers": workers, "hosts": len(targets)}, estate)
     targets_file = store.path.parent / "check-targets" / f"run-{run_id}.json"
     write_targets(targets, targets_file)
     command = pytest_command(targets_file, store.path, run_id, workers, extra)
     env = child_env()
+    if docker_host:
+        env["DOCKER_HOST"] = docker_host
     output = subprocess.DEVNULL if quiet else None
     with subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=output) as child:
         try:

@@ -9,7 +9,6 @@ plus the testinfra host spec that is the only thing that differs between the lab
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from urllib.parse import quote
 
 from checks.results import Estate
 from dvc_rollout.errors import UsageError
+from dvc_rollout.stack_outputs import Kind
 from inventory.store import Inventory, Site
 
 Backend = Literal["docker", "ssh", "ansible"]
@@ -76,38 +76,37 @@ class Options:
     datacenter_facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     lab_hosts: frozenset[str] | None = None
     ssh_config: str = ""
-    lab: bool = False
+    # What the stack is (its recorded outputs' kind, or its file's declaration): never
+    # guessed from the backend or from what happens to be recorded.
+    kind: Kind = "production"
+    # The engine the stack's containers run on ("" = this machine's).
+    docker_host: str = ""
     # Print a test page on a real desk's printer too (one sheet per desk per run): the
     # sign-off needs `printer.test_page_prints` passed, or a waiver that names it.
     print_test_pages: bool = False
 
     @property
     def in_lab(self) -> bool:
-        """The hosts are a lab stack's containers: Docker's always are, ssh's when asked."""
-        return self.lab or self.backend == "docker"
+        """The hosts are the lab's containers on this machine's engine."""
+        return self.kind == "lab"
 
-
-def estate_kind(stack: str, in_lab: bool) -> str:
-    """The kind of estate a stack is: `lab`, `staging` or `production`, decided here only.
-
-    A lab's hosts are its containers. Any other stack is real hosts: `staging` when it
-    is named so, else `production` (issue 16's typed stack outputs will carry the kind).
-    """
-    if in_lab:
-        return "lab"
-    return "staging" if stack == "staging" or stack.startswith("staging-") else "production"
+    @property
+    def stand_ins(self) -> bool:
+        """The desks are the stack's containers (lab, staging): named after the stack, and
+        with a PDF printer whose test page the checks may print."""
+        return self.kind != "production"
 
 
 def estate(options: Options, targets: Sequence[Target]) -> Estate:
     """The estate a run of `targets` checks, and where: recorded with every run."""
     return Estate(
         stack=options.stack,
-        kind=estate_kind(options.stack, options.in_lab),
+        kind=options.kind,
         where={
             "backend": options.backend,
             "ssh_config": options.ssh_config,
             "ansible_inventory": options.ansible_inventory,
-            "docker_host": os.environ.get("DOCKER_HOST", ""),
+            "docker_host": options.docker_host,
             "hosts": {t.id: t.uri for t in targets},
         },
     )
@@ -158,8 +157,8 @@ def host_uri(backend: Backend, host: str, options: Options) -> str:
 
 
 def expected_hostname(host: str, options: Options) -> str:
-    """The name the PC reports: lab containers carry the stack prefix, real PCs do not."""
-    return f"dvc-{options.stack}-{host}" if options.in_lab else host
+    """The name the PC reports: stand-in containers carry the stack prefix, real PCs do not."""
+    return f"dvc-{options.stack}-{host}" if options.stand_ins else host
 
 
 def terminal_targets(sites: Iterable[Site], phase: int, options: Options) -> list[Target]:
@@ -187,7 +186,7 @@ def terminal_targets(sites: Iterable[Site], phase: int, options: Options) -> lis
                     officials=tuple(a.username for a in site.accounts),
                     portal_url=options.portal_url,
                     ntp_server=options.ntp_server,
-                    print_test=options.in_lab or options.print_test_pages,
+                    print_test=options.stand_ins or options.print_test_pages,
                 )
             )
     return found
@@ -196,10 +195,11 @@ def terminal_targets(sites: Iterable[Site], phase: int, options: Options) -> lis
 def datacenter_targets(phase: int, options: Options) -> list[Target]:
     """The data-center hosts, one per role; they count as one pseudo-site `datacenter`.
 
-    In a lab only the desks run sshd: its data-center containers are reached through
-    Docker whichever backend the desks use.
+    In a lab or staging only the desks run sshd: the data-center containers are reached
+    through their Docker host (this machine's, or staging's over ssh) whichever backend
+    the desks use. Production's are reached like its desks.
     """
-    backend: Backend = "docker" if options.in_lab else options.backend
+    backend: Backend = "docker" if options.stand_ins else options.backend
     return [
         Target(
             kind="datacenter",

@@ -20,6 +20,7 @@ from dvc_rollout.errors import ExitStatus, run_command
 COMMAND_MODULES: tuple[str, ...] = (
     "inventory.cli",
     "infra.cli",
+    "infra.staging.cli",
     "playbooks.cli",
     "checks.cli",
     "signoff.cli",

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_docker as docker
 
 import inventory
-from infra import exporter_specs, lab_monitoring, stackconfig
+from infra import address_plan, exporter_specs, lab_monitoring, stackconfig
 from infra.components import (
     CitizenDatabase,
     CitizenDatabaseArgs,
@@ -41,28 +41,41 @@ if settings.docker_host:
     host = docker.Provider("datacenter-host", host=settings.docker_host)
     opts = pulumi.ResourceOptions(providers={"docker": host})
 
-districts = {
-    d.code: DistrictNetwork(
+registry = settings.registry
+inv = inventory.load()
+
+districts: dict[str, DistrictNetwork] = {}
+desk_addresses: dict[str, str] = {}
+for d in settings.districts:
+    plan = address_plan.district(settings.district_subnets, d.code, inv)
+    desks = [
+        TerminalSite(s.code, s.terminal_hosts[:1], address_plan.desks(plan, s, inv))
+        for s in d.sites
+        if settings.terminals
+    ]
+    desk_addresses.update({h: a for site in desks for h, a in site.addresses.items()})
+    districts[d.code] = DistrictNetwork(
         f"district-{d.code}",
         DistrictNetworkArgs(
             stack=stack,
             prefix=prefix,
             district_code=d.code,
-            sites=[
-                TerminalSite(s.code, s.terminal_hosts[:1]) for s in d.sites if settings.terminals
-            ],
+            sites=desks,
             ntp_server=f"{prefix}ntp",
             portal_url=f"http://{prefix}nginx",
+            plan=plan,
+            admin_key=settings.desk_admin_key,
+            registry=registry,
         ),
         opts,
     )
-    for d in settings.districts
-}
 district_networks = [d.network.name for d in districts.values()]
 
 datacenter = DataCenter(
     "datacenter",
-    DataCenterArgs(stack, prefix, district_networks=district_networks, ntp_port=ports["ntp"]),
+    DataCenterArgs(
+        stack, prefix, district_networks=district_networks, ntp_port=ports["ntp"], registry=registry
+    ),
     opts,
 )
 net = {role: n.name for role, n in datacenter.networks.items()}
@@ -76,6 +89,7 @@ database = CitizenDatabase(
         password=secrets.db_password,
         db_name=settings.db_name,
         db_user=settings.db_user,
+        registry=registry,
     ),
     opts,
 )
@@ -95,6 +109,7 @@ sms = SmsSwitchboard(
         simulators=settings.lab_parts,
         sms_probe_url=sms_probe_url,
         ports=ports,
+        registry=registry,
     ),
     opts,
 )
@@ -120,6 +135,7 @@ portal = Portal(
         sms_smsc=settings.telcos[0].id,
         ports=ports,
         depends_on=[database, sms],
+        registry=registry,
     ),
     opts,
 )
@@ -167,6 +183,7 @@ monitoring = Monitoring(
         ),
         alertmanager_files=alertmanager_files,
         smtp_password=secrets.smtp_password if settings.lab_parts else None,
+        registry=registry,
     ),
     opts,
 )
@@ -186,6 +203,14 @@ if monitoring.webhook is not None:
 if monitoring.smtp is not None:
     endpoints["smtp"] = host_url(monitoring.smtp, 9025)
 
+# The contract between stages (dvc_rollout/stack_outputs.py): exactly these outputs.
+pulumi.export("kind", settings.kind)
+pulumi.export("stack", stack)
+pulumi.export("docker_host", settings.docker_host or "")
+pulumi.export("registry", registry)
+pulumi.export("hosts", desk_addresses)
+pulumi.export("telcos", [t.model_dump() for t in settings.telcos])
+pulumi.export("webhook", webhook_url if settings.lab_parts else "")
 pulumi.export("endpoints", endpoints)
 pulumi.export(
     "internal_endpoints",

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, cast
 
 import pulumi
 
 import inventory
 from dvc_rollout.errors import UsageError
+from dvc_rollout.stack_outputs import KINDS, Kind, Telco
 from infra.sample import SampleDistrict, choose
 
 NAMESPACE = "dvc-rollout"
@@ -39,18 +40,6 @@ SECRET_KEYS = (
 
 
 @dataclass(frozen=True)
-class Telco:
-    """One mobile operator's SMSC: a simulator over HTTP in the lab, SMPP in production."""
-
-    id: str
-    name: str
-    protocol: Literal["http", "smpp"]
-    host: str = ""
-    port: int = 0
-    system_id: str = ""
-
-
-@dataclass(frozen=True)
 class Secrets:
     """Every credential of the stack, each a secret Output."""
 
@@ -70,6 +59,7 @@ class StackSettings:
     """What the program needs to know about the stack it builds."""
 
     stack: str
+    kind: Kind
     districts: list[SampleDistrict]
     telcos: list[Telco]
     terminals: bool
@@ -77,6 +67,12 @@ class StackSettings:
     ports: dict[str, int]
     secrets: Secrets
     docker_host: str | None = None
+    # HOST:PORT of the registry the Docker host pulls the images from ("" = built there).
+    registry: str = ""
+    # Public ssh key of the desks' admin account (Ansible's ssh login), for stand-in desks.
+    desk_admin_key: str = ""
+    # The address plan: one /24 per district out of this network ("" = the engine picks).
+    district_subnets: str = ""
     db_name: str = "dvc"
     db_user: str = "dvc"
     sendsms_user: str = "dvc-portal"
@@ -144,6 +140,15 @@ def availability_targets(
     ]
 
 
+def _kind(raw: str | None) -> Kind:
+    if raw not in KINDS:
+        raise UsageError(
+            f"{NAMESPACE}:kind is {raw!r}: declare the stack's kind in its Pulumi.<stack>.yaml, "
+            f"one of {', '.join(KINDS)}"
+        )
+    return cast(Kind, raw)
+
+
 def read(config: pulumi.Config | None = None) -> StackSettings:
     """Read the current stack's settings; unknown or malformed values say how to fix them."""
     cfg = config or pulumi.Config(NAMESPACE)
@@ -171,6 +176,7 @@ def read(config: pulumi.Config | None = None) -> StackSettings:
     lab_parts = cfg.get_bool("labParts") or False
     return StackSettings(
         stack=pulumi.get_stack(),
+        kind=_kind(cfg.get("kind")),
         districts=districts,
         telcos=_telcos(cfg.get_object("telcos")),
         terminals=cfg.get_bool("terminals") or False,
@@ -178,6 +184,9 @@ def read(config: pulumi.Config | None = None) -> StackSettings:
         ports={k: int(ports_raw.get(k, 0)) for k in PORT_KEYS},
         secrets=secrets,
         docker_host=cfg.get("dockerHost"),
+        registry=cfg.get("registry") or "",
+        desk_admin_key=cfg.get("deskAdminKey") or "",
+        district_subnets=cfg.get("districtSubnets") or "",
         sms_probe_url=cfg.get("smsProbeUrl") or "",
         catalog=catalog(inv),
         availability_targets=availability_targets(inv, districts, lab_parts),

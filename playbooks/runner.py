@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dvc_rollout import stack_outputs, statedir
 from dvc_rollout.errors import EnvironmentProblem, UsageError
 from playbooks import bundled_collections, credentials
 from playbooks import stack as stackfiles
-from playbooks.inventory import is_lab
 
 PLAYBOOKS_DIR = Path(__file__).resolve().parent
 PLAYBOOK = "site.yml"
@@ -32,7 +32,7 @@ Progress = Callable[[str], None]
 
 
 def artifacts_root() -> Path:
-    return stackfiles.state_root() / ARTIFACTS
+    return statedir.root() / ARTIFACTS
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -163,7 +163,7 @@ def _environment(stack: str, blank: list[str]) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
     env = {
         "DVC_STACK": stack,
-        "DVC_STATE_DIR": str(stackfiles.state_root().resolve()),
+        statedir.STATE_ENV: str(statedir.root().resolve()),
         "DVC_PYTHON": sys.executable,
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         "ANSIBLE_CONFIG": str(PLAYBOOKS_DIR / "ansible.cfg"),
@@ -179,10 +179,11 @@ def run(options: RunOptions, progress: Progress | None = None) -> RunResult:
     """Run the playbook once and return its per-host outcome (never raises on failure)."""
     import ansible_runner  # heavy import, only when a run is asked for
 
-    outputs = stackfiles.read_outputs(options.stack)  # fails with advice if the stack is down
-    if is_lab(outputs) and shutil.which("docker") is None:
+    outputs = stack_outputs.load(options.stack)  # fails with advice if the stack is down
+    if outputs.kind != "production" and shutil.which("docker") is None:
         raise EnvironmentProblem(
-            f"stack {options.stack!r} is a Docker lab: install the `docker` CLI (docker.io)"
+            f"stack {options.stack!r} runs in containers Ansible reaches with the `docker` "
+            "CLI: install it (docker.io)"
         )
     creds = credentials.collect(stackfiles.read_secrets(options.stack), os.environ)
     run_id = new_run_id()

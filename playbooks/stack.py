@@ -1,10 +1,10 @@
-"""Where a stack's outputs and secrets live on disk, read in one place.
+"""A stack's credentials and ssh keys as Ansible and the checks use them.
 
-`dvc-rollout lab up` records the Pulumi stack outputs (container names, internal URLs)
-in `state/<stack>/outputs.json` and the generated credentials in
-`state/<stack>/secrets.json`; the inventory and the runner read them from here so the
-paths are named once. A lab stack's ssh key for the go-live checks' account is made here
-too (`state/<stack>/ssh/id_ed25519`): it opens only that stack's own containers.
+`dvc-rollout lab up` keeps the generated credentials in `<state>/<stack>/secrets.json`
+(its outputs are read through dvc_rollout/stack_outputs.py). A simulated stack's ssh keys
+are made here: the go-live checks' account key (`ssh/id_ed25519`) and, for desks reached
+over ssh (staging), the admin key Ansible logs in with (`ssh/admin_ed25519`). Each opens
+only that stack's own stand-in desks.
 """
 
 from __future__ import annotations
@@ -16,35 +16,28 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from dvc_rollout import statedir
 from dvc_rollout.errors import EnvironmentProblem, UsageError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-OUTPUTS_FILE = "outputs.json"
 SECRETS_FILE = "secrets.json"
 CHECK_KEY_FILE = "ssh/id_ed25519"
+ADMIN_KEY_FILE = "ssh/admin_ed25519"
+KNOWN_HOSTS_FILE = "ssh/known_hosts"
+# The desks' admin account (Ansible's ssh login; the stand-in desks make it from their key).
+ADMIN_USER = "dvc-admin"
 # Production: a file of public keys the check account accepts (the private half stays
 # with whoever runs `dvc-rollout check --backend ssh`, e.g. in their ssh agent).
 CHECK_PUBKEY_ENV = "DVC_CHECK_SSH_PUBKEY"
 DEFAULT_STACK = "lab"
 
 
-def state_root() -> Path:
-    """All runtime state: `$DVC_STATE_DIR` or `state/` at the repo root."""
-    return Path(os.environ.get("DVC_STATE_DIR") or REPO_ROOT / "state")
-
-
-def stack_dir(stack: str) -> Path:
-    return state_root() / stack
-
-
-def _read_json(path: Path, what: str) -> dict[str, Any]:
+def read_secrets(stack: str) -> dict[str, Any]:
+    """The stack's credentials file, or nothing if the stack keeps none on disk."""
+    path = statedir.stack_dir(stack) / SECRETS_FILE
+    if not path.exists():
+        return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EnvironmentProblem(
-            f"no {what} at {path}: bring the stack up first (`dvc-rollout lab up`, or "
-            f"`make lab`), or pass the right --stack"
-        ) from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path} is unreadable ({exc}): re-run `dvc-rollout lab up`") from exc
     if not isinstance(data, dict):
@@ -52,27 +45,14 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def read_outputs(stack: str) -> dict[str, Any]:
-    """The stack's Pulumi outputs as `lab up` recorded them."""
-    return _read_json(stack_dir(stack) / OUTPUTS_FILE, f"outputs of stack {stack!r}")
+def _stack_key(stack: str, file: str, purpose: str) -> Path:
+    """One of the stack's private keys, made on first use.
 
-
-def read_secrets(stack: str) -> dict[str, Any]:
-    """The stack's credentials file, or nothing if the stack keeps none on disk."""
-    path = stack_dir(stack) / SECRETS_FILE
-    if not path.exists():
-        return {}
-    return _read_json(path, f"secrets of stack {stack!r}")
-
-
-def check_key(stack: str) -> Path:
-    """The lab stack's private key for the check account, made on first use.
-
-    ed25519 without a passphrase: it opens only this stack's lab containers, and the
-    checks must log in unattended. Made under a temporary name and moved into place, so
+    ed25519 without a passphrase: it opens only this stack's stand-in desks, and the
+    tools must log in unattended. Made under a temporary name and moved into place, so
     concurrent callers (test workers, the Ansible inventory) never see half a key pair.
     """
-    path = stack_dir(stack) / CHECK_KEY_FILE
+    path = statedir.stack_dir(stack) / file
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -90,7 +70,7 @@ def check_key(stack: str) -> Path:
                     "-f",
                     str(made),
                     "-C",
-                    f"dvc-rollout check ({stack} lab)",
+                    f"dvc-rollout {purpose} ({stack})",
                 ],
                 check=True,
                 capture_output=True,
@@ -99,7 +79,7 @@ def check_key(stack: str) -> Path:
         except FileNotFoundError:
             raise EnvironmentProblem(
                 "ssh-keygen is missing: install openssh-client (`apt-get install "
-                "openssh-client`) to make the lab's check key"
+                f"openssh-client`) to make the stack's {purpose} key"
             ) from None
         except subprocess.CalledProcessError as exc:
             raise EnvironmentProblem(
@@ -110,14 +90,34 @@ def check_key(stack: str) -> Path:
     return path
 
 
-def check_public_keys(stack: str, lab: bool) -> list[str]:
+def check_key(stack: str) -> Path:
+    """The stack's private key for the desks' check account (`dvc-check`)."""
+    return _stack_key(stack, CHECK_KEY_FILE, "check")
+
+
+def admin_key(stack: str) -> Path:
+    """The stack's private key for the stand-in desks' admin account (Ansible over ssh)."""
+    return _stack_key(stack, ADMIN_KEY_FILE, "desk admin")
+
+
+def public_key(private: Path) -> str:
+    """The public half of one of the stack's keys, as one authorized_keys line."""
+    return private.with_suffix(".pub").read_text(encoding="utf-8").strip()
+
+
+def known_hosts(stack: str) -> Path:
+    """The pinned host keys of a stack's stand-in desks (written by `lab up`)."""
+    return statedir.stack_dir(stack) / KNOWN_HOSTS_FILE
+
+
+def check_public_keys(stack: str, own: bool) -> list[str]:
     """The public keys the stack's check account accepts.
 
-    A lab stack's own key; elsewhere the keys in the file `$DVC_CHECK_SSH_PUBKEY` names,
-    or none (the account then has no ssh access).
+    A simulated stack's own key (`own`); elsewhere the keys in the file
+    `$DVC_CHECK_SSH_PUBKEY` names, or none (the account then has no ssh access).
     """
-    if lab:
-        return [check_key(stack).with_suffix(".pub").read_text(encoding="utf-8").strip()]
+    if own:
+        return [public_key(check_key(stack))]
     named = os.environ.get(CHECK_PUBKEY_ENV)
     if not named:
         return []

@@ -57,17 +57,20 @@ def parse_as_of(text: str | datetime | None) -> datetime:
 
 
 def _lab(stack: str) -> dict[str, Any]:
-    """The lab's saved stack outputs (sampled districts, endpoints), or a clear error."""
+    """A simulated stack's recorded outputs (its sample, its endpoints), or a clear error."""
+    from dvc_rollout import stack_outputs
+
     try:
         from infra.lab import lifecycle
     except ImportError as exc:
         raise UsageError(f"--lab needs the lab part (infra.lab): {exc}") from None
-    outputs: dict[str, Any] = lifecycle.saved_outputs(stack)
-    if not outputs:
-        raise UsageError(f"lab {stack!r} has no saved outputs: run `dvc-rollout lab up` first")
+    outputs = stack_outputs.recorded(stack)
+    if outputs is None:
+        raise UsageError(f"stack {stack!r} has no saved outputs: run `dvc-rollout lab up` first")
     # A restarted container gets new ephemeral host ports: ask the engine, not the file.
-    live = {k: v for k, v in lifecycle.live_endpoints(stack, outputs).items() if v}
-    return {**outputs, "endpoints": {**(outputs.get("endpoints") or {}), **live}}
+    live = {k: v for k, v in lifecycle.live_endpoints(outputs).items() if v}
+    public = outputs.public()
+    return {**public, "endpoints": {**public["endpoints"], **live}}
 
 
 def _districts(inv: Any, wanted: list[str] | None, lab: dict[str, Any] | None) -> list[str] | None:
@@ -87,30 +90,41 @@ def _units(inv: Any, wanted: list[str] | None, lab: dict[str, Any] | None) -> li
 
 
 def _estate(args: argparse.Namespace) -> EstateRef:
-    """The estate judged: `--lab STACK`, else `--stack` (default production, never a lab)."""
-    from checks import lab as labs
-    from checks.selection import estate_kind
+    """The estate judged: `--lab STACK`, else `--stack` (default production, never a lab).
+
+    Its kind is the stack's (dvc_rollout/stack_outputs.py: recorded, else declared by its
+    stack file), never guessed: a lab is signed off only with --lab, anything else only
+    with --stack.
+    """
+    from dvc_rollout import stack_outputs
 
     if args.lab and args.stack:
         raise UsageError("give --lab STACK or --stack STACK, not both")
-    if args.lab:
-        return EstateRef(stack=args.lab, kind="lab")
-    stack = args.stack or DEFAULT_STACK
-    if labs.recorded(stack):
+    stack = args.lab or args.stack or DEFAULT_STACK
+    kind = stack_outputs.kind_of(stack)
+    if args.lab and kind != "lab":
+        raise UsageError(
+            f"stack {stack!r} is a {kind} estate, not a lab: sign it off with --stack {stack}"
+        )
+    if not args.lab and kind == "lab":
         raise UsageError(
             f"stack {stack!r} is a lab: sign it off with --lab {stack} (a lab's evidence is "
             "judged as a lab sample, never as the real estate)"
         )
-    kind = estate_kind(stack, in_lab=False)
-    return EstateRef(stack=stack, kind=kind)  # type: ignore[arg-type]
+    return EstateRef(stack=stack, kind=kind)
 
 
-def _selection(args: argparse.Namespace) -> str:
+def _sampled(estate: EstateRef) -> dict[str, Any] | None:
+    """A simulated estate's outputs: its sample and endpoints scope the sign-off."""
+    return _lab(estate.stack) if estate.kind != "production" else None
+
+
+def _selection(args: argparse.Namespace, estate: EstateRef) -> str:
     if args.unit:
         return "unit"
     if args.district:
         return "district"
-    return "lab" if args.lab else "phase"
+    return "phase" if estate.kind == "production" else estate.kind
 
 
 def _thresholds(args: argparse.Namespace) -> Thresholds:
@@ -141,7 +155,7 @@ def _signoff(args: argparse.Namespace) -> int:
     thresholds = _thresholds(args)
     scrape = float(args.scrape_interval.seconds) if args.scrape_interval else None
     estate = _estate(args)
-    lab = _lab(args.lab) if args.lab else None
+    lab = _sampled(estate)
     inv = inventory.load(args.inventory, records=args.records or os.environ.get(RECORDS_ENV))
     inv.phase(args.phase)
     districts = _districts(inv, args.district, lab)
@@ -174,7 +188,7 @@ def _signoff(args: argparse.Namespace) -> int:
         expected_checks=sorted(checks),
         districts=districts,
         only=_units(inv, args.unit, lab),
-        selection=_selection(args),
+        selection=_selection(args, estate),
         maintenance=AlertmanagerMaintenance(
             args.alertmanager
             or ((lab or {}).get("endpoints") or {}).get("alertmanager")
@@ -206,8 +220,9 @@ def _signoff(args: argparse.Namespace) -> int:
 
 def _default_results() -> Path:
     """The checks' results store: `$DVC_STATE_DIR/results.sqlite` (default `state/`)."""
-    base = os.environ.get("DVC_STATE_DIR") or Path(__file__).resolve().parent.parent / "state"
-    return Path(base) / "results.sqlite"
+    from dvc_rollout import statedir
+
+    return statedir.results_db()
 
 
 def _summary(decision: Any, meta: Any, paths: dict[str, Path], out: Any) -> None:

@@ -108,7 +108,7 @@ class Scope(_Frozen):
     """How much of the phase was judged: a sample is never a city-wide verdict."""
 
     sites_in_phase: int
-    selection: str = "phase"  # phase | lab | district | unit
+    selection: str = "phase"  # phase | lab | staging | district | unit
 
     def is_sample(self, judged: int) -> bool:
         return self.selection != "phase" or judged < self.sites_in_phase

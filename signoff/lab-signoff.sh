@@ -13,6 +13,13 @@
 set -uo pipefail
 stack="${DVC_LAB_STACK:-lab}"
 bin="${BIN:-.venv/bin}"
+# How the desks are checked: through Docker in a lab, over ssh in staging (`make staging`).
+backend="${DVC_CHECK_BACKEND:-docker}"
+# The stack's kind and Docker host (staging's is reached over ssh: where its exporters run).
+read -r kind docker_host < <("$bin/python" -c 'import sys; from dvc_rollout import stack_outputs; o = stack_outputs.load(sys.argv[1]); print(o.kind, o.docker_host)' "$stack") || exit 3
+[ -z "${docker_host:-}" ] || export DOCKER_HOST="$docker_host"
+# A lab is signed off as a lab (--lab); staging as the estate it is (--stack).
+estate_flag=$([ "$kind" = lab ] && echo --lab || echo --stack)
 # Evidence exporters: the window starts once the youngest of them has been scraped.
 exporters=(availability kannel citizen-db)
 MIN_WINDOW=90
@@ -41,7 +48,7 @@ evidence_age() {
 # Terminal evidence: the readiness checks of both phases (a site that is not ready is
 # reported here and again, with its reasons, by the sign-off).
 for phase in 1 2; do
-    "$bin/dvc-rollout" check --phase "$phase" --stack "$stack"
+    "$bin/dvc-rollout" check --phase "$phase" --stack "$stack" --backend "$backend"
     rc=$?
     [ "$rc" -le 1 ] || exit "$rc"
 done
@@ -56,7 +63,7 @@ if (( age < MIN_WINDOW )); then
 fi
 window=$age
 for phase in 1 2; do
-    "$bin/dvc-rollout" signoff --phase "$phase" --lab "$stack" --window "${window}s"
+    "$bin/dvc-rollout" signoff --phase "$phase" "$estate_flag" "$stack" --window "${window}s"
     rc=$?
     case $rc in
         0) verdict=GO ;;

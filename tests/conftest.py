@@ -6,12 +6,14 @@ import os
 import secrets
 import shutil
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from dvc_rollout import stack_outputs
+from dvc_rollout.stack_outputs import StackOutputs
 from infra.lab.handle import LabHandle
 
 #: Fixtures that reach the Docker engine (tests/infra/conftest.py): a test using one needs Docker.
@@ -32,6 +34,45 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.docker)
 
 
+#: The desks' admin key a test stack's program is given (staging's are made by `lab up`).
+TEST_ADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestOnlyNotAKey test-admin"
+
+
+@pytest.fixture(scope="session")
+def program_outputs() -> Callable[..., StackOutputs]:
+    """A stack's real outputs, no engine: its program run in-process under recording mocks.
+
+    `program_outputs(stack, file=None)` runs the program with the config of
+    `Pulumi.<file or stack>.yaml` (test secrets, a test admin key) as stack `stack`, and
+    parses what it exports through the contract (dvc_rollout/stack_outputs.py). Runs are
+    cached per (stack, file); nothing is written to the state folder.
+    """
+    from infra.lab import stackfile
+    from infra.lab.inprocess import run_program
+    from infra.lab.recording import RecordingMocks
+    from infra.stackconfig import SECRET_KEYS
+
+    cache: dict[tuple[str, str], StackOutputs] = {}
+
+    def outputs(stack: str, file: str | None = None) -> StackOutputs:
+        key = (stack, file or stack)
+        if key not in cache:
+            config = stackfile.load(file or stack)
+            config.update({f"dvc-rollout:{k}": f"not-a-real-{k}" for k in SECRET_KEYS})
+            if config.get("dvc-rollout:kind") == "staging":  # `lab up` makes staging's key
+                config.setdefault("dvc-rollout:deskAdminKey", TEST_ADMIN_KEY)
+            run = run_program(
+                RecordingMocks(),
+                stack=stack,
+                config=config,
+                secret_keys=[f"dvc-rollout:{k}" for k in SECRET_KEYS],
+            )
+            cache[key] = stack_outputs.parse(run.outputs, f"the program of stack {stack}")
+        return cache[key]
+
+    return outputs
+
+
 @pytest.fixture(scope="session")
 def lab() -> Iterator[LabHandle]:
     """ONE real lab for the whole run, torn down at the end with nothing left behind.
@@ -46,7 +87,8 @@ def lab() -> Iterator[LabHandle]:
     At teardown `lab down` runs and the fixture fails if any container, network or
     volume with the stack's label remains.
     """
-    from infra.lab import credentials, engine, lifecycle
+    from dvc_rollout import statedir
+    from infra.lab import engine, lifecycle
 
     stack = os.environ.get("DVC_TEST_LAB_STACK") or f"test-{os.getpid()}"
     try:
@@ -55,7 +97,7 @@ def lab() -> Iterator[LabHandle]:
     finally:
         lifecycle.down(stack)
         left = engine.stack_resources(stack)
-        shutil.rmtree(credentials.state_dir(stack), ignore_errors=True)
+        shutil.rmtree(statedir.stack_dir(stack), ignore_errors=True)
         if not left.empty:
             pytest.fail(f"lab down left resources of stack {stack}: {left}")
 

@@ -26,6 +26,8 @@ class CitizenDatabaseArgs:
     password: pulumi.Output[str]
     db_name: str = "dvc"
     db_user: str = "dvc"
+    # HOST:PORT of the registry the Docker host pulls images from ("" = built on it).
+    registry: str = ""
 
 
 class CitizenDatabase(pulumi.ComponentResource):
@@ -46,7 +48,7 @@ class CitizenDatabase(pulumi.ComponentResource):
             labels=common.volume_labels(args.stack),
             opts=common.child(self),
         )
-        image = common.image("postgres", f"{name}-image", common.child(self))
+        image = common.image("postgres", f"{name}-image", common.child(self), args.registry)
         self.container = docker.Container(
             f"{name}-postgres",
             name=self.host,

@@ -74,10 +74,16 @@ def attach(
     return [docker.ContainerNetworksAdvancedArgs(name=n, aliases=aliases) for n in networks]
 
 
-def image(name: str, resource_name: str, opts: pulumi.ResourceOptions) -> docker.RemoteImage:
-    """The locally built, content-tagged image; kept on destroy so rebuilds stay cheap."""
+def image(
+    name: str, resource_name: str, opts: pulumi.ResourceOptions, registry: str = ""
+) -> docker.RemoteImage:
+    """The content-tagged image; kept on destroy so rebuilds and pulls stay cheap.
+
+    Without a registry it is the one built on the Docker host (`lab build`); with one,
+    the host pulls `<registry>/dvc-rollout/<name>:<tag>` (`lab build --push` put it there).
+    """
     return docker.RemoteImage(
-        resource_name, name=images.image_tag(name), keep_locally=True, opts=opts
+        resource_name, name=images.reference(name, registry), keep_locally=True, opts=opts
     )
 
 

@@ -25,6 +25,8 @@ class DataCenterArgs:
     prefix: str
     district_networks: Sequence[pulumi.Input[str]] = field(default_factory=list)
     ntp_port: int = 0
+    # HOST:PORT of the registry the Docker host pulls images from ("" = built on it).
+    registry: str = ""
 
 
 class DataCenter(pulumi.ComponentResource):
@@ -48,7 +50,7 @@ class DataCenter(pulumi.ComponentResource):
             for role in ROLES
         }
         ntp_name = f"{args.prefix}ntp"
-        ntp_image = common.image("ntp", f"{name}-ntp-image", common.child(self))
+        ntp_image = common.image("ntp", f"{name}-ntp-image", common.child(self), args.registry)
         self.ntp = docker.Container(
             f"{name}-ntp",
             name=ntp_name,

@@ -70,6 +70,8 @@ class MonitoringArgs:
     alertmanager_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # The lab's mail server (LAB PART) logs Alertmanager in with this password.
     smtp_password: pulumi.Input[str] | None = None
+    # HOST:PORT of the registry the Docker host pulls images from ("" = built on it).
+    registry: str = ""
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -129,7 +131,9 @@ class Monitoring(pulumi.ComponentResource):
         )
         self.exporters = {}
         if args.exporters:
-            image = common.image("exporter", f"{name}-exporter-image", common.child(self))
+            image = common.image(
+                "exporter", f"{name}-exporter-image", common.child(self), args.registry
+            )
             for spec in args.exporters:
                 cname = f"{p}exporter-{spec.name}"
                 volumes = []
@@ -183,7 +187,7 @@ class Monitoring(pulumi.ComponentResource):
         files: Mapping[str, pulumi.Input[str]] | None = None,
     ) -> docker.Container:
         cname = f"{args.prefix}{role}"
-        image = common.image(role, f"{name}-{role}-image", common.child(self))
+        image = common.image(role, f"{name}-{role}-image", common.child(self), args.registry)
         volumes = []
         if role in DATA_DIRS:
             volume = docker.Volume(

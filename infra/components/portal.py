@@ -42,6 +42,8 @@ class PortalArgs:
     sms_smsc: str = ""
     ports: dict[str, int] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()
+    # HOST:PORT of the registry the Docker host pulls images from ("" = built on it).
+    registry: str = ""
 
 
 class Portal(pulumi.ComponentResource):
@@ -60,7 +62,9 @@ class Portal(pulumi.ComponentResource):
         nginx_name = f"{args.prefix}nginx"
         self.internal_url = f"http://{portal_name}:{PORTAL_PORT}"
         self.public_url = f"http://{nginx_name}"
-        portal_image = common.image("portal", f"{name}-portal-image", common.child(self))
+        portal_image = common.image(
+            "portal", f"{name}-portal-image", common.child(self), args.registry
+        )
         self.portal = docker.Container(
             f"{name}-portal",
             name=portal_name,
@@ -92,7 +96,9 @@ class Portal(pulumi.ComponentResource):
             labels=common.container_labels(args.stack, "portal"),
             opts=common.child(self, args.depends_on),
         )
-        nginx_image = common.image("nginx", f"{name}-nginx-image", common.child(self))
+        nginx_image = common.image(
+            "nginx", f"{name}-nginx-image", common.child(self), args.registry
+        )
         self.nginx = docker.Container(
             f"{name}-nginx",
             name=nginx_name,

@@ -16,8 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
+from dvc_rollout.stack_outputs import Telco
 from infra.components import common
-from infra.stackconfig import Telco
 
 ADMIN_PORT = 13000
 SENDSMS_PORT = 13013
@@ -39,6 +39,8 @@ class SmsSwitchboardArgs:
     simulators: bool = True
     sms_probe_url: str = ""
     ports: dict[str, int] = field(default_factory=dict)
+    # HOST:PORT of the registry the Docker host pulls images from ("" = built on it).
+    registry: str = ""
 
 
 def _smpp_env(telco: Telco, passwords: pulumi.Output[Any] | None) -> pulumi.Output[str]:
@@ -69,7 +71,9 @@ class SmsSwitchboard(pulumi.ComponentResource):
             host, port = telco.host, telco.port
             if args.simulators:
                 if sim_image is None:
-                    sim_image = common.image("smsc-sim", f"{name}-sim-image", common.child(self))
+                    sim_image = common.image(
+                        "smsc-sim", f"{name}-sim-image", common.child(self), args.registry
+                    )
                 host = f"{args.prefix}smsc-{telco.id}"
                 port = SIM_SMPP_PORT if telco.protocol == "smpp" else SIM_PORT
                 self.simulators[telco.id] = self._simulator(name, args, telco, sim_image, host)
@@ -91,7 +95,9 @@ class SmsSwitchboard(pulumi.ComponentResource):
             )
         if args.sms_probe_url:
             envs.append(f"SMS_PROBE_URL={args.sms_probe_url}")
-        kannel_image = common.image("kannel", f"{name}-kannel-image", common.child(self))
+        kannel_image = common.image(
+            "kannel", f"{name}-kannel-image", common.child(self), args.registry
+        )
         self.kannel = docker.Container(
             f"{name}-kannel",
             name=kannel_name,

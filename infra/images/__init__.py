@@ -46,6 +46,7 @@ IMAGES: tuple[str, ...] = (
     "ntp",
     "terminal",
     "exporter",
+    "registry",
 )
 
 # The container health command of each image (the contract's; run with `sh -c`).
@@ -64,6 +65,7 @@ HEALTH_COMMANDS: dict[str, str] = {
     "smtp": "curl -fsS http://127.0.0.1:9025/healthz",
     "ntp": "chronyc tracking",
     "terminal": 'lpstat -r | grep -q "scheduler is running"',
+    "registry": "curl -fsS http://127.0.0.1:5000/v2/",
 }
 
 # Project files an image carries besides its own folder (repo-relative paths).
@@ -165,12 +167,19 @@ def image_tag(name: str) -> str:
     return f"{REPOSITORY}/{name}:{digest.hexdigest()[:12]}"
 
 
+def reference(name: str, registry: str = "") -> str:
+    """How a Docker host names the image: its content tag, behind the registry if any."""
+    tag = image_tag(name)
+    return f"{registry}/{tag}" if registry else tag
+
+
 def rootfs_tag() -> str:
     """Tag of the imported debootstrap root filesystem the base Dockerfile starts from."""
     return f"{REPOSITORY}/rootfs:{_rootfs_digest()}"
 
 
-def _client() -> Any:
+def docker_client() -> Any:
+    """A client of this machine's engine, where images are built; it must answer."""
     import docker
 
     try:
@@ -334,7 +343,7 @@ def build(
     """
     wanted = _ordered(names)
     say: Progress = progress or (lambda _line: None)
-    client = _client()
+    client = docker_client()
     tags: dict[str, str] = {}
     with _BuildLock():
         base = image_tag("base")

@@ -11,10 +11,10 @@ import os
 import secrets
 from pathlib import Path
 
+from dvc_rollout import statedir
 from dvc_rollout.errors import UsageError
 from infra.stackconfig import SECRET_KEYS
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # Besides the program's config secrets: the passphrase of the Pulumi CLI's secrets
 # provider for the `file://` backend (used only when the CLI is on PATH).
 PASSPHRASE_KEY = "pulumiConfigPassphrase"
@@ -23,14 +23,8 @@ LAB_SECRET_KEYS = ("smtpPassword",)
 GENERATED = (*SECRET_KEYS, *LAB_SECRET_KEYS, PASSPHRASE_KEY)
 
 
-def state_dir(stack: str) -> Path:
-    """Runtime state of a stack: `$DVC_STATE_DIR/<stack>` (default `state/<stack>`)."""
-    base = Path(os.environ.get("DVC_STATE_DIR") or REPO_ROOT / "state")
-    return base / stack
-
-
 def secrets_path(stack: str) -> Path:
-    return state_dir(stack) / "secrets.json"
+    return statedir.stack_dir(stack) / "secrets.json"
 
 
 def load_or_create(stack: str) -> dict[str, str]:

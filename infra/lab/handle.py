@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dvc_rollout.stack_outputs import StackOutputs
 from infra.lab import engine, records
 
 
@@ -27,7 +28,8 @@ class LabHandle:
     Attributes:
         stack: the stack name; every resource is named `dvc-<stack>-*` and labelled
             `dvc-rollout.stack=<stack>`.
-        outputs: the raw stack outputs (everything below comes from them).
+        model: the recorded outputs (dvc_rollout/stack_outputs.py).
+        outputs: the same as plain data (everything below comes from them).
         endpoints: host URLs on 127.0.0.1 — `nginx`, `portal`, `kannel_admin`,
             `kannel_sendsms`, `prometheus`, `alertmanager`, `webhook`, `ntp` (udp://), and
             `smsc_sim` (telco id -> URL).
@@ -43,7 +45,8 @@ class LabHandle:
     """
 
     stack: str
-    outputs: dict[str, Any]
+    model: StackOutputs
+    outputs: dict[str, Any] = field(init=False)
     endpoints: dict[str, Any] = field(init=False)
     internal: dict[str, Any] = field(init=False)
     containers: dict[str, Any] = field(init=False)
@@ -53,7 +56,7 @@ class LabHandle:
     database: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
-        o = self.outputs
+        self.outputs = o = self.model.model_dump(mode="json")
         self.endpoints = dict(o.get("endpoints") or {})
         self.internal = dict(o.get("internal_endpoints") or {})
         self.containers = dict(o.get("containers") or {})
@@ -84,12 +87,9 @@ class LabHandle:
         environment: dict[str, str] | None = None,
     ) -> ExecResult:
         """Run a command in one of the lab's containers (no shell unless you ask for one)."""
-        api = engine.client().api
-        created = api.exec_create(
-            container, command, user=user, stdout=True, stderr=True, environment=environment
+        code, output = engine.run_in(
+            container, command, self.model.docker_host, user=user, environment=environment
         )
-        output = api.exec_start(created["Id"]).decode("utf-8", "replace")
-        code = int(api.exec_inspect(created["Id"])["ExitCode"])
         return ExecResult(code, output)
 
     def psql(self, sql: str) -> str:

@@ -50,30 +50,30 @@ def _health_of(info: dict[str, Any]) -> ContainerHealth:
     )
 
 
-def stack_health(stack: str) -> list[ContainerHealth]:
+def stack_health(stack: str, host: str = "") -> list[ContainerHealth]:
     """Each container's health, running its healthcheck now where Docker has no pass yet."""
-    api = engine.client().api
+    api = engine.client(host).api
     found = [
-        current_health(api.inspect_container(c["Id"]))
-        for c in engine.stack_resources(stack).containers
+        current_health(api.inspect_container(c["Id"]), host)
+        for c in engine.stack_resources(stack, host).containers
     ]
     return sorted(found, key=lambda h: h.name)
 
 
-def container_healthy(name: str) -> bool:
+def container_healthy(name: str, host: str = "") -> bool:
     """Whether one container is healthy: Docker says so, or its healthcheck passes now."""
-    return current_health(engine.client().api.inspect_container(name)).healthy
+    return current_health(engine.client(host).api.inspect_container(name), host).healthy
 
 
-def current_health(info: dict[str, Any]) -> ContainerHealth:
+def current_health(info: dict[str, Any], host: str = "") -> ContainerHealth:
     """Docker's verdict on a container, or `healthy (now)` if it has none but the check passes."""
     health = _health_of(info)
-    if health.state == "running" and not health.healthy and passes_now(info):
+    if health.state == "running" and not health.healthy and passes_now(info, host):
         return dataclasses.replace(health, health=ASKED_NOW)
     return health
 
 
-def passes_now(info: dict[str, Any]) -> bool:
+def passes_now(info: dict[str, Any], host: str = "") -> bool:
     """Whether the container's own healthcheck command passes when run right now."""
     test = list((info["Config"].get("Healthcheck") or {}).get("Test") or [])
     if not test or test[0] == "NONE":
@@ -81,13 +81,11 @@ def passes_now(info: dict[str, Any]) -> bool:
     argv = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
     limit = (info["Config"].get("Healthcheck") or {}).get("Timeout") or 30 * 10**9
     argv = ["timeout", str(max(int(limit) // 10**9, 1)), *argv]  # as Docker would stop it
-    api = engine.client().api
     try:
-        created = api.exec_create(info["Id"], argv)  # attached: exec_start waits for the end
-        api.exec_start(created["Id"])
-        return bool(api.exec_inspect(created["Id"]).get("ExitCode") == 0)
+        code, _ = engine.run_in(info["Id"], argv, host)  # waits for the end, as Docker would
     except Exception:  # a container stopping under us is simply not healthy yet
         return False
+    return code == 0
 
 
 def wait_healthy(
@@ -95,13 +93,14 @@ def wait_healthy(
     timeout: float = 300.0,
     progress: Callable[[str], None] | None = None,
     poll: float = 1.0,
+    host: str = "",
 ) -> list[ContainerHealth]:
     """Block until every container of the stack is healthy; fail naming those that are not."""
     deadline = time.monotonic() + timeout
     said = ""
     stopped_polls: dict[str, int] = {}
     while True:
-        states = stack_health(stack)
+        states = stack_health(stack, host)
         waiting = [h for h in states if not h.healthy]
         if states and not waiting:
             return states

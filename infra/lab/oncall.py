@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 import inventory
-from infra.lab import credentials
+from dvc_rollout import statedir
+from dvc_rollout.stack_outputs import StackOutputs
 from inventory import model
 
 HEADER = (
@@ -73,14 +74,14 @@ def parse(inv: inventory.Inventory, sampled: Iterable[str]) -> model.OncallFile:
 
 
 def oncall_path(stack: str) -> Path:
-    return credentials.state_dir(stack) / "oncall.yaml"
+    return statedir.stack_dir(stack) / "oncall.yaml"
 
 
-def sampled_districts(outputs: dict[str, Any]) -> list[str]:
-    return [str(d["code"]) for d in (outputs.get("sample") or {}).get("districts", [])]
+def sampled_districts(outputs: StackOutputs) -> list[str]:
+    return [d.code for d in outputs.sample.districts]
 
 
-def write(stack: str, outputs: dict[str, Any]) -> Path:
+def write(stack: str, outputs: StackOutputs) -> Path:
     """Write the stack's synthetic oncall.yaml and check it loads with the inventory."""
     path = oncall_path(stack)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,19 +15,14 @@ from typing import Any
 import yaml
 
 import inventory
-from infra.lab import credentials
+from dvc_rollout import statedir
+from dvc_rollout.stack_outputs import StackOutputs
 
 OFFICIALS_PER_SITE = 2
 
 
 def records_path(stack: str) -> Path:
-    return credentials.state_dir(stack) / "records.yaml"
-
-
-def sampled_sites(outputs: dict[str, Any]) -> list[str]:
-    """Site codes of the lab's sample, from the stack outputs."""
-    sample = outputs.get("sample") or {}
-    return [code for d in sample.get("districts", []) for code in d.get("sites", [])]
+    return statedir.stack_dir(stack) / "records.yaml"
 
 
 def synthetic(inv: inventory.Inventory, site_codes: list[str]) -> dict[str, Any]:
@@ -57,11 +52,11 @@ def synthetic(inv: inventory.Inventory, site_codes: list[str]) -> dict[str, Any]
     return {"accounts": accounts, "training": training, "helpdesk": helpdesk}
 
 
-def write(stack: str, outputs: dict[str, Any]) -> Path:
+def write(stack: str, outputs: StackOutputs) -> Path:
     """Write the stack's synthetic records.yaml and check it loads with the inventory."""
     path = records_path(stack)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = synthetic(inventory.load(), sampled_sites(outputs))
+    data = synthetic(inventory.load(), outputs.sampled_sites())
     header = "# LAB PART: synthetic officials' records for the lab's sample. Not real people.\n"
     path.write_text(
         header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"

@@ -19,13 +19,13 @@ from typing import Any
 from infra.lab.errors import UnsupportedByLab
 
 # Pulumi's wire marker for a secret value.
-_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 STACK_LABEL = "dvc-rollout.stack"
 MANAGED_LABEL = "dvc-rollout.managed"
 HASH_LABEL = "dvc-rollout.config-hash"
 
-NETWORK_ARGS = frozenset({"name", "internal", "labels", "driver", "attachable"})
+NETWORK_ARGS = frozenset({"name", "internal", "labels", "driver", "attachable", "ipamConfigs"})
 VOLUME_ARGS = frozenset({"name", "labels", "driver"})
 IMAGE_ARGS = frozenset({"name", "keepLocally", "forceRemove"})
 CONTAINER_ARGS = frozenset(
@@ -58,17 +58,18 @@ _NESTED_ARGS: dict[str, frozenset[str]] = {
     "ports": frozenset({"internal", "external", "ip", "protocol"}),
     "uploads": frozenset({"file", "content", "contentBase64", "executable", "permissions"}),
     "healthcheck": frozenset({"tests", "interval", "timeout", "retries", "startPeriod"}),
-    "networksAdvanced": frozenset({"name", "aliases"}),
+    "networksAdvanced": frozenset({"name", "aliases", "ipv4Address"}),
     "volumes": frozenset({"volumeName", "containerPath", "readOnly"}),
     "labels": frozenset({"label", "value"}),
 }
+_IPAM_ARGS = frozenset({"subnet", "ipRange", "gateway"})
 _RESTART_POLICIES = frozenset({"no", "on-failure", "always", "unless-stopped"})
 
 
 def unwrap(value: Any) -> Any:
     """Remove Pulumi's secret wrappers and internal keys, keeping the plain values."""
     if isinstance(value, Mapping):
-        if value.get(_SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+        if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
             return unwrap(value.get("value"))
         return {k: unwrap(v) for k, v in value.items() if not str(k).startswith("__")}
     if isinstance(value, list | tuple):
@@ -122,12 +123,29 @@ def duration_ns(text: str | None) -> int:
 
 
 @dataclass(frozen=True)
+class IpamSpec:
+    """One subnet of a network: an address plan's, instead of one the engine picks."""
+
+    subnet: str
+    ip_range: str = ""
+    gateway: str = ""
+
+
+@dataclass(frozen=True)
 class NetworkSpec:
     name: str
     internal: bool
     driver: str
     attachable: bool
     labels: dict[str, str]
+    ipam: tuple[IpamSpec, ...] = ()
+
+    def config_hash(self) -> str:
+        """A digest of the spec: a network whose digest changed is replaced."""
+        plain = asdict(self)
+        plain["labels"] = {k: v for k, v in self.labels.items() if k != HASH_LABEL}
+        blob = json.dumps(plain, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -160,6 +178,7 @@ class UploadSpec:
 class AttachSpec:
     network: str
     aliases: tuple[str, ...]
+    ipv4: str = ""
 
 
 @dataclass(frozen=True)
@@ -204,12 +223,25 @@ def network_spec(inputs: Mapping[str, Any], stack: str) -> NetworkSpec:
     check_args("docker:Network", name, inputs, NETWORK_ARGS)
     if not name:
         raise UnsupportedByLab("docker:Network without a name: give every network a name")
+    ipam = []
+    for item in inputs.get("ipamConfigs") or []:
+        check_args(f"docker:Network {name!r} ipam_configs entry of", name, item, _IPAM_ARGS)
+        if not item.get("subnet"):
+            raise UnsupportedByLab(f"docker:Network {name!r}: an ipam_configs entry needs a subnet")
+        ipam.append(
+            IpamSpec(
+                subnet=str(item["subnet"]),
+                ip_range=str(item.get("ipRange") or ""),
+                gateway=str(item.get("gateway") or ""),
+            )
+        )
     return NetworkSpec(
         name=name,
         internal=bool(inputs.get("internal") or False),
         driver=str(inputs.get("driver") or "bridge"),
         attachable=bool(inputs.get("attachable") or False),
         labels=labels_of(inputs, stack),
+        ipam=tuple(ipam),
     )
 
 
@@ -314,7 +346,11 @@ def container_spec(inputs: Mapping[str, Any], stack: str) -> ContainerSpec:
         restart=restart,
         max_retry_count=int(inputs.get("maxRetryCount") or 0),
         networks=tuple(
-            AttachSpec(str(n["name"]), tuple(str(a) for a in n.get("aliases") or []))
+            AttachSpec(
+                str(n["name"]),
+                tuple(str(a) for a in n.get("aliases") or []),
+                str(n.get("ipv4Address") or ""),
+            )
             for n in inputs.get("networksAdvanced") or []
         ),
         volumes=tuple(volumes),

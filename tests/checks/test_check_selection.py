@@ -59,7 +59,7 @@ def test_an_unknown_phase_names_the_known_ones(inv: inventory.Inventory) -> None
 def test_lab_targets_are_the_stack_containers(inv: inventory.Inventory) -> None:
     sites = resolve_sites(inv, 1, districts=["016"])
     [target] = terminal_targets(
-        sites, 1, Options(backend="docker", stack="lab", portal_url="http://p")
+        sites, 1, Options(backend="docker", stack="lab", portal_url="http://p", kind="lab")
     )
     assert target.uri == "docker://dvc-lab-term-016-1"
     assert target.expected_hostname == "dvc-lab-term-016-1"
@@ -83,7 +83,7 @@ def test_a_labs_desks_over_ssh_are_its_containers_and_its_data_center_stays_on_d
     inv: inventory.Inventory,
 ) -> None:
     sites = resolve_sites(inv, 1, districts=["016"])
-    options = Options(backend="ssh", stack="lab", ssh_config="/s/ssh config", lab=True)
+    options = Options(backend="ssh", stack="lab", ssh_config="/s/ssh config", kind="lab")
     [target] = terminal_targets(sites, 1, options)
     assert (target.uri, target.expected_hostname, target.print_test) == (
         "ssh://term-016-1?ssh_config=/s/ssh%20config",
@@ -138,10 +138,10 @@ def test_a_real_desk_prints_a_test_page_only_when_asked(inv: inventory.Inventory
 def test_a_run_records_the_estate_it_checked(inv: inventory.Inventory) -> None:
     sites = resolve_sites(inv, 1, districts=["016"])
     for options, kind in (
-        (Options(backend="docker", stack="lab"), "lab"),
-        (Options(backend="ssh", stack="production"), "production"),
-        (Options(backend="ssh", stack="staging"), "staging"),
-        (Options(backend="ssh", stack="lab", lab=True), "lab"),
+        (Options(backend="docker", stack="lab", kind="lab"), "lab"),
+        (Options(backend="ssh", stack="production", kind="production"), "production"),
+        (Options(backend="ssh", stack="staging", kind="staging"), "staging"),
+        (Options(backend="ssh", stack="lab", kind="lab"), "lab"),
     ):
         targets = terminal_targets(sites, 1, options)
         found = estate(options, targets)

@@ -174,7 +174,7 @@ def stopped(lab: LabHandle, role: str) -> Iterator[None]:
     finally:
         api.start(name)
         wait_for(f"{name} healthy again", lambda: health.container_healthy(name), 120)
-        live = lifecycle.live_endpoints(lab.stack, lab.outputs)
+        live = lifecycle.live_endpoints(lab.model)
         lab.endpoints.update({k: v for k, v in live.items() if v})
 
 

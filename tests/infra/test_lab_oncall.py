@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,10 +12,10 @@ from infra.lab import oncall
 
 
 def test_synthetic_contacts_fill_only_the_sample_and_pass_the_inventorys_checks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, program_outputs: Any
 ) -> None:
     monkeypatch.setenv("DVC_STATE_DIR", str(tmp_path))
-    outputs = {"sample": {"districts": [{"code": "016", "sites": ["016"]}, {"code": "017"}]}}
+    outputs = program_outputs("unit-test", "lab")  # districts 016 and 017
     path = oncall.write("unit-test", outputs)
     assert path == tmp_path / "unit-test" / "oncall.yaml"
     text = path.read_text(encoding="utf-8")

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import inventory
+from dvc_rollout.stack_outputs import SampleDistrict
 from infra.lab import records
 
 
 def test_synthetic_records_cover_each_sampled_site(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, program_outputs: Any
 ) -> None:
     monkeypatch.setenv("DVC_STATE_DIR", str(tmp_path))
-    outputs = {"sample": {"districts": [{"code": "016", "sites": ["016", "00376", "00379"]}]}}
-    path = records.write("unit-test", outputs)
+    lab = program_outputs("unit-test", "lab")
+    sample = lab.sample.model_copy(
+        update={
+            "districts": [SampleDistrict(code="016", name="-", sites=["016", "00376", "00379"])]
+        }
+    )
+    path = records.write("unit-test", lab.model_copy(update={"sample": sample}))
     assert path == tmp_path / "unit-test" / "records.yaml"
     inv = inventory.load(records=path)
     for code in ("016", "00376", "00379"):

@@ -21,7 +21,6 @@ import yaml
 
 from dvc_rollout import cli
 from playbooks import runner
-from playbooks.inventory import telco_settings
 
 pytestmark = pytest.mark.lab
 
@@ -80,10 +79,7 @@ def configured(lab, tmp_path_factory) -> Iterator[Configured]:
         encoding="utf-8",
     )
     # An HTTP telco: the lab's SMPP simulator would refuse a bind with a password it lacks.
-    protocols = telco_settings(lab.stack, lab.outputs)
-    telco = next(
-        str(t) for t in lab.sample["telcos"] if protocols.get(t, {}).get("protocol") != "smpp"
-    )
+    telco = next(t.id for t in lab.model.telcos if t.protocol != "smpp")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DVC_INVENTORY_RECORDS", str(records))
         mp.setenv(f"SMSC_{telco.upper().replace('-', '_')}_PASSWORD", SMSC_PASSWORD)

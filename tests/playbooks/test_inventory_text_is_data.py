@@ -69,12 +69,16 @@ def hostile_inventory(directory: Path, name: str) -> Path:
     return data
 
 
-def test_a_hostile_unit_name_is_rendered_literally_and_runs_nothing(tmp_path, hostile) -> None:
+def test_a_hostile_unit_name_is_rendered_literally_and_runs_nothing(
+    tmp_path, hostile, program_outputs
+) -> None:
     data = hostile_inventory(tmp_path, hostile.name)
     assert inventory.load(data).places["00376"].name == hostile.name
     state = tmp_path / "state"
     (state / "estate").mkdir(parents=True)
-    (state / "estate" / "outputs.json").write_text("{}", encoding="utf-8")
+    # A production estate's outputs, as its program exports them (the contract's shape).
+    estate = program_outputs("estate", "production")
+    (state / "estate" / "outputs.json").write_text(estate.model_dump_json(), encoding="utf-8")
     out = tmp_path / "out"
     out.mkdir()
     play = tmp_path / "play.yml"

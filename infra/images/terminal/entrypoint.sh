@@ -1,8 +1,22 @@
 #!/usr/bin/env bash
 # Start the desk PC's services (CUPS, chrony pointed at NTP_SERVER, sshd) and wait; if
 # any ends, the container ends so its restart policy brings it back. sshd lets no one in
-# until Ansible authorises a key (key logins only).
+# until Ansible authorises a key (key logins only), except, when ADMIN_SSH_KEY is set, the
+# admin account a prepared desk PC comes with: `dvc-admin`, that key only, sudo without a
+# password (how Ansible reaches the city's desks over ssh; staging sets it).
 set -euo pipefail
+
+admin=dvc-admin
+if [ -n "${ADMIN_SSH_KEY:-}" ]; then
+    id "$admin" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$admin"
+    usermod -p '*' "$admin"  # no password, not locked: key logins only
+    install -d -m 0700 -o "$admin" -g "$admin" "/home/$admin/.ssh"
+    printf '%s\n' "$ADMIN_SSH_KEY" >"/home/$admin/.ssh/authorized_keys"
+    chown "$admin:$admin" "/home/$admin/.ssh/authorized_keys"
+    chmod 0600 "/home/$admin/.ssh/authorized_keys"
+    printf '%s ALL=(ALL) NOPASSWD: ALL\n' "$admin" >/etc/sudoers.d/dvc-admin
+    chmod 0440 /etc/sudoers.d/dvc-admin
+fi
 
 chrony_conf=/etc/chrony/chrony.conf
 if [ ! -s "$chrony_conf" ]; then
