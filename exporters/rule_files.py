@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dvc_rollout.errors import DvcRolloutError, UsageError
+from dvc_rollout.errors import ExitStatus, UsageError, run_command
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 _FOR = re.compile(r"^(?P<head>[ \t]+for:[ \t]*)(?P<value>\S+)[ \t]*$", re.MULTILINE)
@@ -69,15 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=RULES_DIR, help="folder of rule files")
     parser.add_argument("--out", type=Path, required=True, help="folder to write them to")
     args = parser.parse_args(argv)
-    try:
+
+    def write() -> int:
         files = rule_files(args.for_divisor, args.source)
-    except DvcRolloutError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (args.out / name).write_text(text, encoding="utf-8")
-    return 0
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (args.out / name).write_text(text, encoding="utf-8")
+        return ExitStatus.OK
+
+    return run_command("rule_files", write)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from dvc_rollout.errors import DvcRolloutError
+from dvc_rollout.errors import ExitStatus, run_command
 from exporters.availability.config import Check, Config
 from exporters.availability.endpoint import Endpoint
 from exporters.availability.errors import AvailabilityConfigError
@@ -197,14 +197,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--inventory", metavar="DIR", help="inventory directory (default: shipped)")
     args = parser.parse_args(argv)
-    try:
+
+    def write() -> int:
         label_sets = labels_from_inventory(args.phase, args.inventory)
-    except DvcRolloutError as exc:
-        print(f"targets: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    sys.stdout.buffer.write(render_targets_file(label_sets).encode("utf-8"))
-    sys.stdout.flush()
-    return 0
+        sys.stdout.buffer.write(render_targets_file(label_sets).encode("utf-8"))
+        return ExitStatus.OK
+
+    return run_command("targets", write)
 
 
 if __name__ == "__main__":
