@@ -13,13 +13,16 @@ from __future__ import annotations
 import argparse
 import fcntl
 import hashlib
+import importlib.metadata
 import importlib.util
 import io
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -85,6 +88,9 @@ EXTRA_CONTEXT: dict[str, tuple[str, ...]] = {
 }
 # Python distributions copied from the project's pinned environment into an image
 # because Debian bookworm lacks them at the needed version (pydantic 2 for `inventory`).
+# They must be built for the image's Python (bookworm's python3), whichever Python runs
+# this code: from another one, pip fetches the same pinned versions for it (_vendor_root).
+IMAGE_PYTHON = (3, 11)
 VENDORED: dict[str, tuple[str, ...]] = {
     "exporter": (
         "pydantic",
@@ -119,7 +125,52 @@ def _tree(root: Path, arc_prefix: str) -> Iterator[tuple[str, Path]]:
             yield f"{arc_prefix}/{path.relative_to(root).as_posix()}".lstrip("/"), path
 
 
-def _vendored_paths(dist: str) -> Path:
+def _writable_cache() -> Path:
+    return CACHE_DIR if os.access(CACHE_DIR.parent, os.W_OK) else Path("/tmp")
+
+
+def _vendor_root(names: Iterable[str], python: tuple[int, int]) -> Path | None:
+    """Where an image's vendored packages come from: None for this environment's own (it
+    runs the image's Python), else a folder pip fills once with the same pinned versions
+    built for the image's Python and this machine's architecture."""
+    if python == IMAGE_PYTHON:
+        return None
+    owners = importlib.metadata.packages_distributions()
+    pins = sorted(
+        f"{dist}=={importlib.metadata.version(dist)}"
+        for dist in {owners.get(name, [name])[0] for name in names}
+    )
+    wanted = f"cp{IMAGE_PYTHON[0]}{IMAGE_PYTHON[1]} {platform.machine()} {' '.join(pins)}"
+    root = _writable_cache() / f"vendor-{hashlib.sha256(wanted.encode()).hexdigest()[:12]}"
+    if root.is_dir():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".vendor-", dir=root.parent))
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target"]
+    command += [str(staging), "--only-binary=:all:", "--implementation", "cp", "--python-version"]
+    command += [f"{IMAGE_PYTHON[0]}.{IMAGE_PYTHON[1]}", "--platform"]
+    command += [f"manylinux2014_{platform.machine()}", *pins]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise EnvironmentProblem(
+            f"pip could not fetch {', '.join(pins)} for Python "
+            f"{IMAGE_PYTHON[0]}.{IMAGE_PYTHON[1]}, which the exporter image runs: "
+            f"{done.stderr.strip()[-400:]}"
+        )
+    try:
+        staging.rename(root)
+    except OSError:  # another process got there first
+        shutil.rmtree(staging, ignore_errors=True)
+    return root
+
+
+def _vendored_paths(dist: str, root: Path | None = None) -> Path:
+    if root is not None:
+        found = root / dist if (root / dist).is_dir() else root / f"{dist}.py"
+        if not found.exists():
+            raise EnvironmentProblem(f"{dist!r} is missing from {root}: delete it and retry")
+        return found
     spec = importlib.util.find_spec(dist)
     if spec is None or spec.origin is None:
         raise EnvironmentProblem(
@@ -130,11 +181,14 @@ def _vendored_paths(dist: str) -> Path:
     return origin.parent if origin.name == "__init__.py" else origin
 
 
-def context_files(name: str) -> list[tuple[str, Path]]:
+def context_files(
+    name: str, python: tuple[int, int] = (sys.version_info.major, sys.version_info.minor)
+) -> list[tuple[str, Path]]:
     """Every file of an image's build context as (name inside the context, path).
 
     The list is sorted and is both what gets hashed into the tag and what gets sent
-    to the engine, so the tag can never miss a file the image depends on.
+    to the engine, so the tag can never miss a file the image depends on. `python` is
+    the Python running this code (whose packages are vendored when it is the image's).
     """
     if name not in IMAGES:
         raise UsageError(f"unknown image {name!r}: choose from {', '.join(IMAGES)}")
@@ -143,8 +197,10 @@ def context_files(name: str) -> list[tuple[str, Path]]:
     for rel in EXTRA_CONTEXT.get(name, ()):
         if (REPO_ROOT / rel).exists():
             files.extend(_tree(REPO_ROOT / rel, rel))
-    for dist in VENDORED.get(name, ()):
-        path = _vendored_paths(dist)
+    vendored = VENDORED.get(name, ())
+    root = _vendor_root(vendored, python) if vendored else None
+    for dist in vendored:
+        path = _vendored_paths(dist, root)
         files.extend(_tree(path, f"vendor/{path.name}"))
     return sorted(files)
 
@@ -321,7 +377,7 @@ class _BuildLock:
         self._handle: io.TextIOWrapper | None = None
 
     def __enter__(self) -> _BuildLock:
-        lock_dir = CACHE_DIR if os.access(CACHE_DIR.parent, os.W_OK) else Path("/tmp")
+        lock_dir = _writable_cache()
         lock_dir.mkdir(parents=True, exist_ok=True)
         self._handle = (lock_dir / "build.lock").open("w")
         fcntl.flock(self._handle, fcntl.LOCK_EX)

@@ -90,3 +90,20 @@ def test_unknown_image_is_a_usage_error() -> None:
         images.image_tag("nosuch")
     with pytest.raises(UsageError, match="unknown image"):
         images.build(["nosuch"])
+
+
+def _core_extension(python: tuple[int, int]) -> str:
+    files = images.context_files("exporter", python=python)
+    (name,) = [a for a, _ in files if a.startswith("vendor/pydantic_core/_pydantic_core.")]
+    return name
+
+
+def test_the_exporter_image_carries_pydantic_built_for_its_own_python() -> None:
+    # bookworm's python3 runs the image, whichever Python builds it (3.11 to 3.13).
+    assert images.IMAGE_PYTHON == (3, 11)
+    assert ".cpython-311-" in _core_extension((3, 11))
+    from_newer = _core_extension((3, 13))  # pip fetches the pinned versions for 3.11
+    assert ".cpython-311-" in from_newer
+    files = images.context_files("exporter", python=(3, 13))
+    vendored = {a.split("/")[1] for a, _ in files if a.startswith("vendor/")}
+    assert {"pydantic", "pydantic_core", "annotated_types", "typing_extensions.py"} <= vendored
