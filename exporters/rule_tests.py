@@ -1,15 +1,22 @@
-"""Writes `exporters/rules/tests/alerts_test.yml`: a promtool test of every alert, both ways.
+"""Writes the promtool tests of every alert, both ways: `rules/tests/alerts_test.yml` and
+`rules/tests/readiness_test.yml`.
 
 promtool compares an alert's annotations verbatim, and ours are long bilingual runbooks
 with templates. Copying them expanded by hand into the test would drift, so the expected
 annotations are expanded here from `alerts.yml` (the small template subset it uses),
-while what each case feeds in and which alerts must (not) fire is written out below.
-Run `python -m exporters.rule_tests` after changing alerts.yml; a test checks the file
-is current. Host-only: it reads unit labels from the inventory.
+while what each case feeds in and which alerts must (not) fire is written out in
+`exporters/rule_cases.py`. Run `python -m exporters.rule_tests` after changing alerts.yml;
+a test checks the file is current. Host-only: it reads unit labels from the inventory.
+
+Two rules are enforced while rendering, so a new alert cannot slip through untested:
+every alert is seen firing and quiet, and every critical alert is seen standing up to
+its evidence going missing: a case covers its absent, NaN and unreachable paths, in
+each of which it (or the twin that stands for it) fires.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -22,8 +29,20 @@ import yaml
 RULES_DIR = Path(__file__).parent / "rules"
 ALERTS = RULES_DIR / "alerts.yml"
 OUTPUT = RULES_DIR / "tests" / "alerts_test.yml"
+READINESS = RULES_DIR / "readiness.yml"
+READINESS_OUTPUT = RULES_DIR / "tests" / "readiness_test.yml"
+# The evidence paths every critical alert must be tested on.
+PATHS = ("absent", "nan", "unreachable")
+# Alerts that never go quiet by design.
+ALWAYS_FIRING = frozenset({"DvcWatchdog"})
+# Alerts whose missing evidence is reported by another alert (same severity, routing).
+TWINS = {
+    "DvcDistrictErrorBudgetBurn": "DvcDistrictOutage",
+    "DvcServiceErrorBudgetBurn": "DvcDistrictOutage",
+}
 
 Labels = dict[str, str]
+Rule = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -39,10 +58,16 @@ class Series:
 
 @dataclass(frozen=True)
 class Firing:
-    """An alert expected at an eval time: the source labels and the alert's $value."""
+    """An alert expected at an eval time.
+
+    `labels` are the labels of the series the expression returns (what `$labels` sees in
+    the annotations), `value` its `$value`, and `rule` the rule labels that pick which
+    of the alert's rules fires (e.g. `{"evidence": "missing"}`).
+    """
 
     labels: Mapping[str, str]
     value: float
+    rule: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,193 +76,27 @@ class Case:
     series: list[Series]
     # (eval_time, alertname, alerts that must be firing then; [] = none)
     checks: list[tuple[str, str, list[Firing]]] = field(default_factory=list)
-
-
-def sample_pairs() -> dict[str, list[Labels]]:
-    import inventory
-
-    inv = inventory.load()
-    out: dict[str, list[Labels]] = {}
-    for code in ("016", "017"):
-        out[code] = [dict(p.labels) for p in inv.pairs(districts=[code])[:4]]
-    return out
-
-
-def _target(job: str, instance: str) -> Labels:
-    return {"job": job, "instance": instance}
-
-
-def cases(pairs: Mapping[str, list[Labels]]) -> list[Case]:
-    """Inputs and expectations: each alert fires in one case and stays quiet in another."""
-    soc_son = [{**_target("availability", "availability:9601"), **p} for p in pairs["016"]]
-    dong_anh = [{**_target("availability", "availability:9601"), **p} for p in pairs["017"]]
-    kannel = _target("kannel", "kannel-exporter:9602")
-    cdb = _target("citizen_db", "citizen-db-exporter:9604")
-    return [
-        Case(
-            "one pair down in Soc Son: DvcServiceDown after 3m, no district outage",
-            [Series("dvc_service_up", soc_son[0], "1 1 0x12")]
-            + [Series("dvc_service_up", p, "1x14") for p in soc_son[1:]],
-            [
-                ("4m", "DvcServiceDown", []),
-                ("6m", "DvcServiceDown", [Firing(soc_son[0], 0)]),
-                ("6m", "DvcDistrictOutage", []),
-            ],
-        ),
-        Case(
-            "3 of 4 pairs down in Dong Anh: DvcDistrictOutage after 2m, Soc Son stays quiet",
-            [Series("dvc_service_up", p, "1 0x14") for p in dong_anh[:3]]
-            + [Series("dvc_service_up", dong_anh[3], "1x15")]
-            + [Series("dvc_service_up", p, "1x15") for p in soc_son],
-            [
-                ("2m", "DvcDistrictOutage", []),
-                (
-                    "4m",
-                    "DvcDistrictOutage",
-                    [Firing({k: dong_anh[0][k] for k in ("district", "district_code")}, 0.75)],
-                ),
-                ("5m", "DvcServiceDown", [Firing(p, 0) for p in dong_anh[:3]]),
-            ],
-        ),
-        Case(
-            "Kannel unreachable or suspended: DvcSmsGatewayDown; running gateway: quiet",
-            [
-                Series("dvc_kannel_up", kannel, "1x3 0x10"),
-                Series("dvc_kannel_up", _target("kannel", "kannel-b:9602"), "1x14"),
-                Series(
-                    "dvc_kannel_gateway_state",
-                    {**_target("kannel", "kannel-b:9602"), "state": "running"},
-                    "1x3 0x10",
-                ),
-            ],
-            [
-                ("3m", "DvcSmsGatewayDown", []),
-                (
-                    "6m",
-                    "DvcSmsGatewayDown",
-                    [
-                        Firing(kannel, 0),
-                        Firing({**_target("kannel", "kannel-b:9602"), "state": "running"}, 0),
-                    ],
-                ),
-            ],
-        ),
-        Case(
-            "upstream SMSC offline: DvcSmscOffline for it only",
-            [
-                Series(
-                    "dvc_kannel_smsc_online",
-                    {**kannel, "smsc": "upstream", "admin_id": "upstream"},
-                    "1 0x10",
-                ),
-                Series(
-                    "dvc_kannel_smsc_online",
-                    {**kannel, "smsc": "loopback", "admin_id": "loopback"},
-                    "1x10",
-                ),
-            ],
-            [
-                ("2m", "DvcSmscOffline", []),
-                (
-                    "5m",
-                    "DvcSmscOffline",
-                    [Firing({**kannel, "smsc": "upstream", "admin_id": "upstream"}, 0)],
-                ),
-            ],
-        ),
-        Case(
-            "500 SMS queued to send for 10m: DvcSmsQueueBacklog; 50 queued or MO queue: quiet",
-            [
-                Series("dvc_kannel_sms_queued_messages", {**kannel, "direction": "sent"}, "500x20"),
-                Series(
-                    "dvc_kannel_sms_queued_messages", {**kannel, "direction": "received"}, "500x20"
-                ),
-                Series(
-                    "dvc_kannel_sms_queued_messages",
-                    {**_target("kannel", "kannel-b:9602"), "direction": "sent"},
-                    "50x20",
-                ),
-            ],
-            [
-                ("8m", "DvcSmsQueueBacklog", []),
-                ("12m", "DvcSmsQueueBacklog", [Firing({**kannel, "direction": "sent"}, 500)]),
-            ],
-        ),
-        Case(
-            "loopback round trip failing for 5m: DvcSmsEndToEndFailing; a passing probe: quiet",
-            [
-                Series("dvc_sms_e2e_success", kannel, "1 0x10"),
-                Series("dvc_sms_e2e_success", _target("kannel", "kannel-b:9602"), "1x10"),
-            ],
-            [
-                ("4m", "DvcSmsEndToEndFailing", []),
-                ("7m", "DvcSmsEndToEndFailing", [Firing(kannel, 0)]),
-            ],
-        ),
-        Case(
-            "citizen database down: DvcCitizenDbDown after 2m; back up: quiet",
-            [Series("dvc_citizen_db_up", cdb, "1 0x4 1x5")],
-            [
-                ("2m", "DvcCitizenDbDown", []),
-                ("4m", "DvcCitizenDbDown", [Firing(cdb, 0)]),
-                ("9m", "DvcCitizenDbDown", []),
-            ],
-        ),
-        Case(
-            "a down scrape target or a stuck sweep: DvcExporterStale; Prometheus itself and "
-            "fresh sweeps: quiet",
-            [
-                Series("up", kannel, "1 0x10"),
-                Series("up", cdb, "1x10"),
-                Series("up", _target("prometheus", "localhost:9090"), "0x10"),
-                Series(
-                    "dvc_exporter_last_sweep_timestamp_seconds",
-                    {**_target("availability", "availability:9601"), "exporter": "availability"},
-                    "0x15",
-                ),
-                Series(
-                    "dvc_exporter_last_sweep_timestamp_seconds",
-                    {**_target("availability", "availability-2:9601"), "exporter": "availability"},
-                    "0+60x15",
-                ),
-            ],
-            [
-                ("3m", "DvcExporterStale", []),
-                (
-                    "7m",
-                    "DvcExporterStale",
-                    [Firing(kannel, 0)],
-                ),
-                (
-                    "12m",
-                    "DvcExporterStale",
-                    [
-                        Firing(kannel, 0),
-                        Firing(
-                            {
-                                **_target("availability", "availability:9601"),
-                                "exporter": "availability",
-                            },
-                            720,
-                        ),
-                    ],
-                ),
-            ],
-        ),
-    ]
+    # alertname -> the evidence paths (PATHS) this case shows it standing up to
+    covers: Mapping[str, Iterable[str]] = field(default_factory=dict)
 
 
 def _go_value(v: float) -> str:
     """Go's %v for a float64, as Prometheus templates print `$value`."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e21 else repr(v)
+
+
+def _percentage(v: float) -> str:
+    return "NaN%" if math.isnan(v) else "%.4g%%" % (v * 100)
 
 
 def expand(template: str, labels: Mapping[str, str], value: float) -> str:
     """Expand the template subset alerts.yml uses; refuse anything else."""
     out = re.sub(
-        r"\{\{\s*\$value\s*\|\s*humanizePercentage\s*\}\}",
-        lambda _m: "%.4g%%" % (value * 100),
-        template,
+        r"\{\{\s*\$value\s*\|\s*humanizePercentage\s*\}\}", lambda _m: _percentage(value), template
     )
     out = re.sub(r"\{\{\s*\$value\s*\}\}", lambda _m: _go_value(value), out)
     out = re.sub(r"\{\{\s*\$labels\.(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), out)
@@ -246,35 +105,76 @@ def expand(template: str, labels: Mapping[str, str], value: float) -> str:
     return out
 
 
-def load_alert_rules(path: Path) -> dict[str, dict[str, Any]]:
+def load_alert_rules(path: Path) -> dict[str, list[Rule]]:
+    """Alert name -> its rules (an alert and its evidence-missing twins share a name)."""
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {r["alert"]: r for g in doc["groups"] for r in g["rules"] if "alert" in r}
+    found: dict[str, list[Rule]] = {}
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                found.setdefault(rule["alert"], []).append(rule)
+    return found
+
+
+def pick(name: str, rules: list[Rule], wanted: Mapping[str, str]) -> Rule:
+    """The one rule of `name` carrying the `wanted` labels (and `evidence` only if wanted)."""
+    keys = {*wanted, "evidence"}
+    matching = [r for r in rules if all(r.get("labels", {}).get(k) == wanted.get(k) for k in keys)]
+    if len(matching) != 1:
+        raise ValueError(
+            f"{name}: rule labels {dict(wanted)} pick {len(matching)} of its {len(rules)} rules"
+        )
+    return matching[0]
 
 
 def _expected(rule: Mapping[str, Any], firing: Firing) -> dict[str, Any]:
+    # Prometheus expands annotations with the series' labels only, not the rule's.
     labels = {**firing.labels, **rule.get("labels", {})}
     annotations = {
-        k: expand(v, labels, firing.value) for k, v in rule.get("annotations", {}).items()
+        k: expand(v, firing.labels, firing.value) for k, v in rule.get("annotations", {}).items()
     }
     return {"exp_labels": labels, "exp_annotations": annotations}
 
 
-def render(all_cases: Iterable[Case], rules: Mapping[str, Mapping[str, Any]]) -> str:
+def _critical(rules: Mapping[str, list[Rule]]) -> list[str]:
+    return sorted(
+        n for n, rs in rules.items() if any(r["labels"].get("severity") == "critical" for r in rs)
+    )
+
+
+def render(
+    all_cases: Iterable[Case],
+    rules: Mapping[str, list[Rule]],
+    rule_files: Iterable[str] = ("../alerts.yml", "../recording.yml"),
+) -> str:
     tests = []
     covered: dict[str, set[bool]] = {name: set() for name in rules}
+    paths: dict[str, set[str]] = {name: set() for name in rules}
     for case in all_cases:
         checks = []
+        fired = set()
         for eval_time, alertname, firing in case.checks:
             if alertname not in rules:
                 raise ValueError(f"case {case.name!r} checks unknown alert {alertname!r}")
             covered[alertname].add(bool(firing))
+            if firing:
+                fired.add(alertname)
             checks.append(
                 {
                     "eval_time": eval_time,
                     "alertname": alertname,
-                    "exp_alerts": [_expected(rules[alertname], f) for f in firing],
+                    "exp_alerts": [
+                        _expected(pick(alertname, rules[alertname], f.rule), f) for f in firing
+                    ],
                 }
             )
+        for alertname, shown in case.covers.items():
+            if TWINS.get(alertname, alertname) not in fired:
+                raise ValueError(
+                    f"case {case.name!r} claims to cover {alertname} but does not see "
+                    f"{TWINS.get(alertname, alertname)} fire"
+                )
+            paths[alertname].update(shown)
         tests.append(
             {
                 "name": case.name,
@@ -283,21 +183,46 @@ def render(all_cases: Iterable[Case], rules: Mapping[str, Mapping[str, Any]]) ->
                 "alert_rule_test": checks,
             }
         )
-    missing = sorted(n for n, seen in covered.items() if seen != {True, False})
+    missing = sorted(
+        n
+        for n, seen in covered.items()
+        if seen != ({True} if n in ALWAYS_FIRING else {True, False})
+    )
     if missing:
         raise ValueError(f"alerts not tested both firing and quiet: {', '.join(missing)}")
+    blind = [f"{n} ({', '.join(sorted(set(PATHS) - paths[n]))})"
+             for n in _critical(rules) if set(PATHS) - paths[n]]  # fmt: skip
+    if blind:
+        raise ValueError(f"critical alerts not tested on missing evidence: {'; '.join(blind)}")
+    files = list(rule_files)
     header = (
-        "# GENERATED by `python -m exporters.rule_tests` from exporters/rules/alerts.yml:\n"
-        "# do not edit by hand. Run: promtool test rules exporters/rules/tests/alerts_test.yml\n"
+        f"# GENERATED by `python -m exporters.rule_tests` from {', '.join(files)} and\n"
+        "# exporters/rule_cases.py: do not edit by hand. Run: promtool test rules <this file>\n"
     )
-    body = {"rule_files": ["../alerts.yml"], "evaluation_interval": "1m", "tests": tests}
+    body = {
+        "rule_files": files,
+        "evaluation_interval": "1m",
+        "tests": tests,
+    }
     return header + yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=10_000)
 
 
+def suites() -> dict[Path, str]:
+    """Each generated test file and its text."""
+    from exporters import rule_cases
+
+    return {
+        OUTPUT: render(rule_cases.cases(rule_cases.sample_pairs()), load_alert_rules(ALERTS)),
+        READINESS_OUTPUT: render(
+            rule_cases.readiness_cases(), load_alert_rules(READINESS), ["../readiness.yml"]
+        ),
+    }
+
+
 def main() -> int:
-    text = render(cases(sample_pairs()), load_alert_rules(ALERTS))
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT}", file=sys.stderr)
+    for path, text in suites().items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

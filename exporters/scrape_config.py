@@ -5,7 +5,8 @@
         --citizen-db citizen-db-exporter:9604 --alertmanager alertmanager:9093 \\
         --rule-files '/etc/prometheus/rules/*.yml' > prometheus.yml
 
-Job names are fixed (`availability`, `kannel`, `citizen_db`, `readiness`) because
+Job names are fixed (`availability`, `kannel`, `citizen_db`, `readiness`, and
+`alertmanager` for each `--alertmanager`, whose notification failures alert) because
 exporters/rules/alerts.yml and the dashboards select on them. Several `--availability`
 targets are the shards of one sharded exporter (`--shard i/n`): one job, many instances.
 """
@@ -68,15 +69,10 @@ def render(
         "scrape_configs": jobs,
     }
     if alertmanagers:
-        config["alerting"] = {
-            "alertmanagers": [
-                {
-                    "static_configs": [
-                        {"targets": [check_target(a, "alertmanager") for a in alertmanagers]}
-                    ]
-                }
-            ]
-        }
+        checked = [check_target(a, "alertmanager") for a in alertmanagers]
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": checked}]}]}
+        # Scraped too: alertmanager_notifications_failed_total says when pages go nowhere.
+        jobs.append({"job_name": "alertmanager", "static_configs": [{"targets": checked}]})
     return config
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 
 from exporters.availability.targets import render_targets_file
+from exporters.readiness import scope
 from infra.components.monitoring import ExporterSpec
 from infra.stackconfig import StackSettings
 
@@ -28,6 +29,7 @@ SMS_RELAY_PORT = 9606
 AVAILABILITY_CONFIG = "/etc/dvc-availability.yml"
 AVAILABILITY_TARGETS = "/etc/dvc-availability-targets.json"
 RESULTS_DIR = "/var/lib/dvc-results"
+READINESS_SCOPE = "/etc/dvc-readiness-scope.json"
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,11 @@ def citizen_db(settings: StackSettings, wiring: Wiring, timings: Timings) -> Exp
     )
 
 
-def readiness() -> ExporterSpec:
-    """Go-live readiness from the check results store kept on the exporter's own volume."""
+def readiness(settings: StackSettings) -> ExporterSpec:
+    """Go-live readiness from the check results store kept on the exporter's own volume.
+
+    The scope file lists the desks it must see checked (a never-checked desk alerts).
+    """
     return ExporterSpec(
         name="readiness",
         command=[
@@ -160,11 +165,14 @@ def readiness() -> ExporterSpec:
             "exporters.readiness",
             "--db",
             f"{RESULTS_DIR}/results.sqlite",
+            "--scope",
+            READINESS_SCOPE,
             "--listen",
             f"0.0.0.0:{READINESS_PORT}",
         ],
         port=READINESS_PORT,
         data_dir=RESULTS_DIR,
+        uploads={READINESS_SCOPE: scope.render(settings.readiness_scope)},
     )
 
 
@@ -210,7 +218,7 @@ def specs(settings: StackSettings, wiring: Wiring) -> list[ExporterSpec]:
         availability(settings, wiring, timings),
         kannel(settings, wiring, timings),
         citizen_db(settings, wiring, timings),
-        readiness(),
+        readiness(settings),
         sms_relay(settings, wiring),
     ]
 

@@ -15,6 +15,8 @@ import pulumi
 import inventory
 from dvc_rollout.errors import UsageError
 from dvc_rollout.stack_outputs import KINDS, Kind, Telco
+from exporters.readiness import scope
+from exporters.readiness.scope import ScopedSite
 from infra.sample import SampleDistrict, choose
 
 NAMESPACE = "dvc-rollout"
@@ -79,6 +81,7 @@ class StackSettings:
     sms_probe_url: str = ""
     catalog: dict[str, Any] = field(default_factory=dict)
     availability_targets: list[dict[str, str]] = field(default_factory=list)
+    readiness_scope: list[ScopedSite] = field(default_factory=list)
 
     @property
     def prefix(self) -> str:
@@ -149,6 +152,22 @@ def _kind(raw: str | None) -> Kind:
     return cast(Kind, raw)
 
 
+def readiness_scope(
+    inv: inventory.Inventory, districts: list[SampleDistrict], lab_parts: bool
+) -> list[ScopedSite]:
+    """The desks the readiness exporter must see checked: as `availability_targets`.
+
+    The lab's simulated desks only; production every desk of its districts.
+    """
+    codes = {d.code for d in districts}
+    sites = {s.code for d in districts for s in d.sites}
+    return [
+        s
+        for s in scope.from_inventory(inv)
+        if s.district_code in codes and (not lab_parts or s.site_code in sites)
+    ]
+
+
 def read(config: pulumi.Config | None = None) -> StackSettings:
     """Read the current stack's settings; unknown or malformed values say how to fix them."""
     cfg = config or pulumi.Config(NAMESPACE)
@@ -190,4 +209,5 @@ def read(config: pulumi.Config | None = None) -> StackSettings:
         sms_probe_url=cfg.get("smsProbeUrl") or "",
         catalog=catalog(inv),
         availability_targets=availability_targets(inv, districts, lab_parts),
+        readiness_scope=readiness_scope(inv, districts, lab_parts),
     )

@@ -95,7 +95,7 @@ async def serve(targets: Sequence[Target], settings: ProbeSettings, host: str, p
     """Run sweeps and the HTTP endpoint until SIGTERM or SIGINT."""
     registry = CollectorRegistry()
     results = Results(targets)
-    AvailabilityCollector(results, registry)
+    AvailabilityCollector(results, registry, interval=settings.interval)
     cache = MetricsCache(registry)
     sweeper = Sweeper(targets, settings, results=results)
     stop = asyncio.Event()

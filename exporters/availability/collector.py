@@ -27,13 +27,20 @@ SWEEP_DURATION = "dvc_exporter_sweep_duration_seconds"
 TARGETS = "dvc_exporter_targets"
 SWEEPS = "dvc_exporter_sweeps_total"
 LAST_SWEEP = "dvc_exporter_last_sweep_timestamp_seconds"
+SWEEP_INTERVAL = "dvc_exporter_sweep_interval_seconds"
 
 
 class AvailabilityCollector(Collector):
     """Yields the metric families for `results`; registers itself with `registry` if given."""
 
-    def __init__(self, results: Results, registry: CollectorRegistry | None = REGISTRY) -> None:
+    def __init__(
+        self,
+        results: Results,
+        registry: CollectorRegistry | None = REGISTRY,
+        interval: float | None = None,
+    ) -> None:
         self._results = results
+        self._interval = interval
         self._built_for = -1
         self._families: list[Metric] = []
         if registry is not None:
@@ -64,8 +71,10 @@ class AvailabilityCollector(Collector):
                         failures.samples.append(
                             Sample(FAILURES, {**labels, "reason": reason}, float(counts[reason]))
                         )
-        sweep_duration, targets, sweeps, last_sweep = own
+        sweep_duration, targets, sweeps, last_sweep, interval = own
         mine = {"exporter": EXPORTER}
+        if self._interval is not None:
+            interval.samples.append(Sample(SWEEP_INTERVAL, mine, self._interval))
         report = results.last_sweep
         targets.samples.append(Sample(TARGETS, mine, float(len(results.targets))))
         sweeps.samples.append(Sample(SWEEPS, mine, float(results.sweeps)))
@@ -91,4 +100,6 @@ def _families() -> list[Metric]:
         GaugeMetricFamily(TARGETS, "Pairs this exporter (shard) probes.", labels=own),
         CounterMetricFamily(SWEEPS, "Sweeps completed since start.", labels=own),
         GaugeMetricFamily(LAST_SWEEP, "Unix time the last sweep finished.", labels=own),
+        # Rules judge a sweep stale after 3 intervals, whatever the deployment's interval.
+        GaugeMetricFamily(SWEEP_INTERVAL, "Seconds between sweep starts.", labels=own),
     ]  # fmt: skip

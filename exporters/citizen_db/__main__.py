@@ -76,7 +76,9 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
     )
     state = ProbeState()
     registry = CollectorRegistry()
-    CitizenDbCollector(state, registry)
+    # The loop records a result at least every interval (a hung run as a timeout);
+    # three intervals without one means the loop itself is gone.
+    CitizenDbCollector(state, registry, stale_after=3 * args.interval + args.timeout)
     server = serving.Server(
         serving.parse_listen(args.listen),
         serving.exporter_app(registry),

@@ -1,8 +1,14 @@
-"""Prometheus collector for the citizen-database probe: reports, never probes at scrape."""
+"""Prometheus collector for the citizen-database probe: reports, never probes at scrape.
+
+Scrapes read the last result of the background probe. A result older than `stale_after`
+seconds (the probe loop itself stopped) is no evidence that the database is up: it is
+reported as down with reason `stale`, never as the last "up".
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -13,8 +19,16 @@ from exporters.citizen_db.probe import FAILURE_REASONS, ProbeState
 class CitizenDbCollector(Collector):
     """Yields the last probe's result and running totals from `state`."""
 
-    def __init__(self, state: ProbeState, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        state: ProbeState,
+        registry: CollectorRegistry | None = None,
+        stale_after: float = float("inf"),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._state = state
+        self._stale_after = stale_after
+        self._clock = clock
         if registry is not None:
             registry.register(self)
 
@@ -22,11 +36,21 @@ class CitizenDbCollector(Collector):
         snap = self._state.snapshot()
         last = snap.last
         if last is not None:
+            stale = self._clock() - last.finished > self._stale_after
+            reason = "stale" if stale else last.reason
             yield GaugeMetricFamily(
                 "dvc_citizen_db_up",
                 "Whether the last probe connected and the lookup returned its row (1) or not (0).",
-                value=1.0 if last.reason is None else 0.0,
+                value=1.0 if reason is None else 0.0,
             )
+            error = GaugeMetricFamily(
+                "dvc_citizen_db_probe_error",
+                "Why the database counts as down now (1 on the reason that applies, else 0).",
+                labels=["reason"],
+            )
+            for name in (*FAILURE_REASONS, "stale"):
+                error.add_metric([name], 1.0 if name == reason else 0.0)
+            yield error
             yield GaugeMetricFamily(
                 "dvc_citizen_db_last_probe_timestamp_seconds",
                 "Unix time the last probe finished.",

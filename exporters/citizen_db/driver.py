@@ -45,11 +45,15 @@ def load_driver() -> ModuleType:
     raise NoDriver("no PostgreSQL driver: install python3-psycopg2 (Debian) or psycopg (pip)")
 
 
+def connect_timeout(timeout: float) -> int:
+    """libpq's connect_timeout for `timeout`: whole seconds, and anything under 2 is 2."""
+    return max(2, round(timeout))
+
+
 def connect(driver: ModuleType, dsn: str, password: str | None, timeout: float) -> Connection:
     """Open a fresh connection with connect and statement timeouts from `timeout`."""
     kwargs: dict[str, Any] = {
-        # libpq takes whole seconds and treats anything under 2 as 2.
-        "connect_timeout": max(2, round(timeout)),
+        "connect_timeout": connect_timeout(timeout),
         "options": f"-c statement_timeout={int(timeout * 1000)}",
         "application_name": "dvc-citizen-db-probe",
     }

@@ -18,7 +18,7 @@ from exporters.probe_loop import ProbeLoop
 
 log = logging.getLogger("exporters.citizen_db")
 
-FAILURE_REASONS = ("connect", "auth", "timeout", "query", "not_found")
+FAILURE_REASONS = ("connect", "auth", "timeout", "query", "not_found", "error")
 LOOKUP_SQL = "SELECT id, full_name FROM citizens WHERE id = %s"
 DEFAULT_LOOKUP_ID = "CD-000001"
 
@@ -91,6 +91,10 @@ class CitizenDbProbe:
         self._timeout = timeout
         self._driver = db_driver or driver.load_driver()
 
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
     def run_once(self) -> Outcome:
         started = time.perf_counter()
         try:
@@ -122,5 +126,16 @@ class CitizenDbProbe:
 
 
 def probe_loop(probe: CitizenDbProbe, state: ProbeState, interval: float) -> ProbeLoop:
-    """The probe run every `interval` seconds, its outcome recorded for scrapes."""
-    return ProbeLoop(lambda: state.record(probe.run_once()), interval, "citizen-db", interval + 10)
+    """The probe run every `interval` seconds, its outcome recorded for scrapes.
+
+    A database that accepts the connection and then freezes answers neither libpq's
+    connect timeout nor its own statement timeout; the loop's deadline (both timeouts
+    and a second) records such a run as a timeout.
+    """
+    return ProbeLoop(
+        lambda: state.record(probe.run_once()),
+        interval,
+        "citizen-db",
+        deadline=2 * driver.connect_timeout(probe.timeout) + 1.0,
+        failed=lambda reason: state.record(Outcome(time.time(), reason)),
+    )

@@ -89,7 +89,10 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
         sendsms = _sendsms(args)
         inbox = CallbackInbox()
         state = ProbeState()
-        EndToEndCollector(state, registry)
+        # The loop records a result at least every interval (a hung run as a timeout);
+        # three intervals and a timeout without one means the loop itself is gone.
+        stale_after = 3 * args.probe_interval + args.probe_timeout
+        EndToEndCollector(state, registry, stale_after=stale_after)
         callback = serving.Server(
             serving.parse_listen(args.callback_listen),
             serving.router({"/mo": inbox.app, "/-/healthy": serving.answer("OK\n")}),

@@ -8,7 +8,7 @@ the read fails, `dvc_kannel_up` is 0 and `dvc_kannel_scrape_error{reason}` says 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -183,21 +183,43 @@ def _smscs(s: GatewayStatus) -> Iterator[GaugeMetricFamily | CounterMetricFamily
 
 
 class EndToEndCollector(Collector):
-    """Reports the last results of the background loopback probe (never probes itself)."""
+    """Reports the last results of the background loopback probe (never probes itself).
 
-    def __init__(self, state: ProbeState, registry: CollectorRegistry | None = None) -> None:
+    A last result older than `stale_after` seconds (the probe loop stopped) is no
+    evidence that SMS go through: it is reported as a failure with reason `stale`.
+    """
+
+    def __init__(
+        self,
+        state: ProbeState,
+        registry: CollectorRegistry | None = None,
+        stale_after: float = float("inf"),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._state = state
+        self._stale_after = stale_after
+        self._clock = clock
         if registry is not None:
             registry.register(self)
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         snap = self._state.snapshot()
         if snap.last_probe is not None:
+            stale = self._clock() - snap.last_probe > self._stale_after
+            reason = "stale" if stale else snap.last_reason
             yield _gauge(
                 "dvc_sms_e2e_success",
                 "Whether the last loopback SMS came back to the exporter in time (1) or not (0).",
-                1.0 if snap.last_success_ok else 0.0,
+                1.0 if reason is None else 0.0,
             )
+            error = GaugeMetricFamily(
+                "dvc_sms_e2e_error",
+                "Why SMS count as not going through now (1 on the reason that applies, else 0).",
+                labels=["reason"],
+            )
+            for name in (*FAILURE_REASONS, "stale"):
+                error.add_metric([name], 1.0 if name == reason else 0.0)
+            yield error
             yield _gauge(
                 "dvc_sms_e2e_last_probe_timestamp_seconds",
                 "Unix time the last end-to-end probe finished.",

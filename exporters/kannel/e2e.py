@@ -16,19 +16,17 @@ import re
 import secrets
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from exporters import serving
+from exporters import http_get, serving
 from exporters.probe_loop import ProbeLoop
 
 log = logging.getLogger("exporters.kannel.e2e")
 
-FAILURE_REASONS = ("connect", "auth", "rejected", "queued", "timeout")
+FAILURE_REASONS = ("connect", "auth", "rejected", "queued", "timeout", "error")
 TOKEN_PREFIX = "dvcprobe-"
 _TOKEN = re.compile(re.escape(TOKEN_PREFIX) + r"[0-9a-f]{16}")
 
@@ -53,6 +51,7 @@ class Snapshot:
     probes: int = 0
     last_probe: float | None = None
     last_success_ok: bool = False
+    last_reason: str | None = None
     last_success: float | None = None
     roundtrip: float | None = None
     failures: dict[str, int] = field(default_factory=dict)
@@ -71,6 +70,7 @@ class ProbeState:
             s.probes += 1
             s.last_probe = outcome.finished
             s.last_success_ok = outcome.ok
+            s.last_reason = outcome.reason
             if outcome.reason is None:
                 s.last_success = outcome.finished
                 s.roundtrip = outcome.roundtrip
@@ -144,6 +144,10 @@ class EndToEndProbe:
         self._inbox = inbox
         self._timeout = timeout
 
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
     def run_once(self) -> Outcome:
         token = TOKEN_PREFIX + secrets.token_hex(8)
         arrived = self._inbox.expect(token)
@@ -175,15 +179,14 @@ class EndToEndProbe:
         }
         url = f"{s.url}?{urllib.parse.urlencode(params)}"
         try:
-            with urllib.request.urlopen(url, timeout=self._timeout) as resp:
-                body = resp.read().decode("utf-8", errors="replace").strip()
-        except urllib.error.HTTPError as e:
-            body = e.read().decode("utf-8", errors="replace").strip()
-            log.warning("sendsms at %s answered HTTP %s: %s", s.url, e.code, body)
-            return "auth" if e.code in (401, 403) else "rejected"
-        except OSError as e:
+            answer = http_get.get(url, self._timeout)
+        except http_get.GetFailed as e:
             log.warning("cannot reach sendsms at %s: %s", s.url, e)
-            return "connect"
+            return "timeout" if e.reason == "timeout" else "connect"
+        body = answer.body.decode("utf-8", errors="replace").strip()
+        if not 200 <= answer.status < 300:
+            log.warning("sendsms at %s answered HTTP %s: %s", s.url, answer.status, body)
+            return "auth" if answer.status in (401, 403) else "rejected"
         # "0: Accepted for delivery", or "3: Queued for later delivery" when no SMSC takes it.
         if body.startswith("3:"):
             log.warning("sendsms queued the probe for later delivery: is SMSC %r online?", s.smsc)
@@ -192,7 +195,11 @@ class EndToEndProbe:
 
 
 def probe_loop(probe: EndToEndProbe, state: ProbeState, interval: float) -> ProbeLoop:
-    """The round trip run every `interval` seconds; a failure is also logged for on-call."""
+    """The round trip run every `interval` seconds; a failure is also logged for on-call.
+
+    A run takes at most the probe's timeout (sendsms and the wait share it); one still
+    going 2 s later is recorded as a timeout by the loop.
+    """
 
     def step() -> None:
         outcome = probe.run_once()
@@ -200,4 +207,10 @@ def probe_loop(probe: EndToEndProbe, state: ProbeState, interval: float) -> Prob
         if not outcome.ok:
             log.warning("end-to-end SMS probe failed: %s", outcome.reason)
 
-    return ProbeLoop(step, interval, "sms-e2e", 5.0)
+    return ProbeLoop(
+        step,
+        interval,
+        "sms-e2e",
+        deadline=probe.timeout + 2.0,
+        failed=lambda reason: state.record(Outcome(time.time(), reason)),
+    )

@@ -6,12 +6,11 @@ and the collector can be fed a recorded body in tests.
 
 from __future__ import annotations
 
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 
-from exporters.kannel.status import GatewayStatus, KannelStatusError, parse
+from exporters import http_get, serving
+from exporters.kannel.status import GatewayStatus, KannelStatusError, StatusMalformed, parse
 
 StatusSource = Callable[[], GatewayStatus]
 
@@ -44,8 +43,29 @@ def status_url(kannel_url: str, password: str) -> str:
     return f"{base}?{urllib.parse.urlencode({'password': password})}"
 
 
+class StatusTooLarge(KannelStatusError):
+    """The answer is far larger than any status.xml: not Kannel's page."""
+
+    reason = "parse"
+
+
+_ERRORS: dict[str, type[KannelStatusError]] = {
+    "connect": StatusUnreachable,
+    "tls": StatusUnreachable,
+    "timeout": StatusTimeout,
+    "http": StatusMalformed,
+    "too_large": StatusTooLarge,
+}
+
+
 class HttpStatusSource:
-    """Fetches and parses status.xml each call; errors carry the reason label."""
+    """Fetches and parses status.xml each call; errors carry the reason label.
+
+    A call made while answering a scrape takes at most what is left of the scrape's
+    budget (`exporters.serving.time_left`), and never more than `timeout`: a hung
+    Kannel then reads as `dvc_kannel_up 0` with reason `timeout`, in time for the
+    scrape, instead of failing the scrape and blinding every Kannel alert.
+    """
 
     def __init__(self, kannel_url: str, password: str, timeout: float = 5.0) -> None:
         self._url = status_url(kannel_url, password)
@@ -56,22 +76,17 @@ class HttpStatusSource:
         return parse(self.fetch())
 
     def fetch(self) -> str:
+        budget = min(self._timeout, serving.time_left(self._timeout))
         try:
-            with urllib.request.urlopen(self._url, timeout=self._timeout) as resp:
-                body: bytes = resp.read()
-        except urllib.error.HTTPError as e:
+            answer = http_get.get(self._url, budget)
+        except http_get.GetFailed as e:
+            hint = {
+                "connect": "is bearerbox running?",
+                "timeout": "Kannel accepts but does not answer: hung or overloaded",
+            }.get(e.reason, "check --kannel-url")
+            raise _ERRORS[e.reason](f"Kannel status page: {e}; {hint}") from None
+        if answer.status != 200:
             raise StatusHttpError(
-                f"Kannel {self._shown} answered HTTP {e.code}: check --kannel-url"
-            ) from e
-        except TimeoutError as e:
-            raise StatusTimeout(f"Kannel {self._shown} did not answer in {self._timeout:g}s") from e
-        except (urllib.error.URLError, OSError) as e:
-            reason = getattr(e, "reason", e)
-            if isinstance(reason, TimeoutError):
-                raise StatusTimeout(
-                    f"Kannel {self._shown} did not answer in {self._timeout:g}s"
-                ) from e
-            raise StatusUnreachable(
-                f"cannot reach Kannel at {self._shown}: {reason}; is bearerbox running?"
-            ) from e
-        return body.decode("utf-8", errors="replace")
+                f"Kannel {self._shown} answered HTTP {answer.status}: check --kannel-url"
+            )
+        return answer.body.decode("utf-8", errors="replace")

@@ -7,11 +7,13 @@ import logging
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from prometheus_client.registry import CollectorRegistry
 
 from dvc_rollout import argtypes
 from exporters import serving
+from exporters.readiness import scope
 from exporters.readiness.collector import ReadinessCollector
 
 log = logging.getLogger("exporters.readiness")
@@ -23,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve go-live readiness metrics read from the check results store.",
     )
     parser.add_argument("--db", type=argtypes.path, required=True, help="results.sqlite to read")
+    parser.add_argument(
+        "--scope",
+        type=argtypes.existing_file,
+        help="the desks in scope, from `python -m exporters.readiness.scope` "
+        "(default: every desk of the inventory, which needs pydantic 2)",
+    )
     for flag, kind, default, text in (
         ("--listen", argtypes.listen_address, "127.0.0.1:9605", "HOST:PORT to serve on"),
         ("--log-level", argtypes.log_level, "INFO", "DEBUG, INFO, WARNING or ERROR"),
@@ -34,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, stop: threading.Event) -> int:
     """Serve until `stop` is set; the store is read at each scrape, within its deadline."""
     registry = CollectorRegistry()
-    ReadinessCollector(args.db, registry)
+    ReadinessCollector(args.db, registry, scope=_scope(args.scope))
     server = serving.Server(
         serving.parse_listen(args.listen), serving.exporter_app(registry), "metrics"
     ).start()
@@ -42,6 +50,20 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
     stop.wait()
     server.stop()
     return 0
+
+
+def _scope(path: Path | None) -> list[scope.ScopedSite]:
+    """The desks a never-checked alert must cover: the file's, else the inventory's."""
+    if path is not None:
+        return scope.read(path)
+    try:
+        import inventory
+    except ImportError as e:
+        raise scope.ScopeFileError(
+            f"cannot read the inventory here ({e}): give --scope FILE, written by "
+            "`python -m exporters.readiness.scope`"
+        ) from None
+    return scope.from_inventory(inventory.load())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

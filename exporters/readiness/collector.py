@@ -1,17 +1,36 @@
-"""Readiness metrics computed from the latest check results at every scrape."""
+"""Readiness metrics computed from the latest check results at every scrape.
+
+Every desk in scope (`exporters.readiness.scope`) is reported, checked or not: a desk
+never checked is `dvc_site_checked 0` and `dvc_site_ready 0`, so an alert can name it
+before go-live instead of the desk being silently absent. The store is read within the
+scrape's deadline; when it cannot be read, `dvc_readiness_up 0` and
+`dvc_readiness_error{reason}` say so and no site is reported ready or not (unknown is not
+"ready"). With no result at all, the newest result's age is +Inf, never NaN: "never" is
+older than any threshold.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
-from exporters.readiness.store import Latest, StoreMissing, read_latest, timestamp
+from exporters import serving
+from exporters.readiness.scope import ScopedSite
+from exporters.readiness.store import (
+    Latest,
+    StoreMissing,
+    StoreUnreadable,
+    read_latest,
+    timestamp,
+)
 
 SITE_LABELS = ("site_code", "unit", "district", "district_code", "phase")
+ERROR_REASONS = ("timeout", "unreadable")
+SiteKey = tuple[str, str, str, str, str]
 
 
 class ReadinessCollector:
@@ -22,17 +41,50 @@ class ReadinessCollector:
         path: Path,
         registry: CollectorRegistry | None = REGISTRY,
         clock: Callable[[], float] = time.time,
+        scope: Sequence[ScopedSite] = (),
     ) -> None:
         self.path = path
         self.clock = clock
+        self.scope = tuple(scope)
         if registry is not None:
             registry.register(self)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        error = None
         try:
-            rows = read_latest(self.path)
+            rows = read_latest(self.path, timeout=serving.time_left())
         except StoreMissing:
             rows = []
+        except StoreUnreadable as e:
+            rows, error = [], e.reason
+        up = GaugeMetricFamily(
+            "dvc_readiness_up", "Whether the results store could be read (1) or not (0)."
+        )
+        up.add_metric([], 0.0 if error else 1.0)
+        errors = GaugeMetricFamily(
+            "dvc_readiness_error",
+            "Why the results store could not be read (1 on the reason that applies, else 0).",
+            labels=["reason"],
+        )
+        for reason in ERROR_REASONS:
+            errors.add_metric([reason], 1.0 if reason == error else 0.0)
+        yield from (up, errors, self._go_live(rows))
+        if error is None:
+            yield from self._sites(rows)
+
+    def _go_live(self, rows: Sequence[Latest]) -> GaugeMetricFamily:
+        go_live = GaugeMetricFamily(
+            "dvc_phase_go_live_timestamp_seconds",
+            "When the phase goes live (Unix time, midnight Hanoi time).",
+            labels=["phase"],
+        )
+        phases = {s.phase: s.go_live for s in self.scope}
+        phases.update({r.phase: r.go_live for r in rows if r.phase and r.go_live})
+        for phase, day in sorted(phases.items()):
+            go_live.add_metric([phase], timestamp(day))
+        return go_live
+
+    def _sites(self, rows: Sequence[Latest]) -> Iterator[GaugeMetricFamily]:
         check_ok = GaugeMetricFamily(
             "dvc_site_check_ok",
             "1 if the newest result of the check passed on every terminal of the site, else 0.",
@@ -40,7 +92,12 @@ class ReadinessCollector:
         )
         site_ready = GaugeMetricFamily(
             "dvc_site_ready",
-            "1 if every check of the site passed in its newest results.",
+            "1 if every check of the site passed in its newest results (0 if never checked).",
+            labels=list(SITE_LABELS),
+        )
+        site_checked = GaugeMetricFamily(
+            "dvc_site_checked",
+            "1 if the site has check results, 0 if it is in scope and was never checked.",
             labels=list(SITE_LABELS),
         )
         ratio = GaugeMetricFamily(
@@ -53,41 +110,34 @@ class ReadinessCollector:
             "Sites of the district and phase with check results.",
             labels=["district_code", "district", "phase"],
         )
-        go_live = GaugeMetricFamily(
-            "dvc_phase_go_live_timestamp_seconds",
-            "When the phase goes live (Unix time, midnight Hanoi time).",
-            labels=["phase"],
-        )
         age = GaugeMetricFamily(
             "dvc_readiness_newest_result_age_seconds",
-            "Seconds since the newest check result was recorded (NaN if none).",
+            "Seconds since the newest check result was recorded (+Inf if there is none).",
         )
-        checks: dict[tuple[str, str, str, str, str], dict[str, bool]] = {}
-        phases: dict[str, str] = {}
+        checks: dict[SiteKey, dict[str, bool]] = {}
         for row in rows:
-            site = _site_key(row)
-            per_check = checks.setdefault(site, {})
+            per_check = checks.setdefault(_site_key(row), {})
             per_check[row.check] = per_check.get(row.check, True) and row.ok
-            if row.phase and row.go_live:
-                phases[row.phase] = row.go_live
         districts: dict[tuple[str, str, str], list[bool]] = {}
         for site, per_check in sorted(checks.items()):
             for name, ok in sorted(per_check.items()):
                 check_ok.add_metric([*site, name], 1.0 if ok else 0.0)
             ready = all(per_check.values())
             site_ready.add_metric(list(site), 1.0 if ready else 0.0)
+            site_checked.add_metric(list(site), 1.0)
             _, _, district, district_code, phase = site
             if district_code:  # the data center belongs to no district
                 districts.setdefault((district_code, district, phase), []).append(ready)
+        for scoped in sorted({s.labels for s in self.scope} - set(checks)):
+            site_ready.add_metric(list(scoped), 0.0)
+            site_checked.add_metric(list(scoped), 0.0)
         for labels, readiness in sorted(districts.items()):
             ratio.add_metric(list(labels), sum(readiness) / len(readiness))
             checked.add_metric(list(labels), float(len(readiness)))
-        for phase, day in sorted(phases.items()):
-            go_live.add_metric([phase], timestamp(day))
         newest = max((timestamp(r.time) for r in rows), default=None)
-        age.add_metric([], self.clock() - newest if newest is not None else float("nan"))
-        yield from (check_ok, site_ready, ratio, checked, go_live, age)
+        age.add_metric([], self.clock() - newest if newest is not None else float("inf"))
+        yield from (check_ok, site_ready, site_checked, ratio, checked, age)
 
 
-def _site_key(row: Latest) -> tuple[str, str, str, str, str]:
+def _site_key(row: Latest) -> SiteKey:
     return (row.site_code, row.unit, row.district, row.district_code, row.phase)

@@ -7,6 +7,7 @@ the file read-only so the exporter can never alter go-live evidence.
 from __future__ import annotations
 
 import sqlite3
+import time
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,13 +49,34 @@ class StoreMissing(DvcRolloutError):
     """The results store does not exist yet: no check has run."""
 
 
-def read_latest(path: Path) -> list[Latest]:
-    """Every (site, host, check)'s newest result; raises StoreMissing if there is no store."""
+class StoreUnreadable(DvcRolloutError):
+    """The store exists but could not be read in time; `reason` is `timeout` or `unreadable`."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def read_latest(path: Path, timeout: float = 10.0) -> list[Latest]:
+    """Every (site, host, check)'s newest result, read within `timeout` seconds.
+
+    Raises StoreMissing if there is no store, StoreUnreadable if it cannot be read in
+    time (a writer holding a lock, a slow disk): the query is interrupted at the
+    deadline rather than holding the scrape.
+    """
     if not path.exists():
         raise StoreMissing(f"no results store at {path}: run `dvc-rollout check` first")
+    deadline = time.monotonic() + timeout
     uri = f"file:{path}?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True, timeout=10)) as db:
-        return [Latest(*row) for row in db.execute(LATEST)]
+    try:
+        with closing(sqlite3.connect(uri, uri=True, timeout=timeout)) as db:
+            db.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+            return [Latest(*row) for row in db.execute(LATEST)]
+    except sqlite3.Error as e:
+        late = time.monotonic() > deadline or "interrupted" in str(e) or "locked" in str(e)
+        raise StoreUnreadable(
+            "timeout" if late else "unreadable", f"cannot read the results store {path}: {e}"
+        ) from None
 
 
 def timestamp(iso: str) -> float:

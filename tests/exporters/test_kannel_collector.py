@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from prometheus_client.registry import CollectorRegistry
 
+from exporters import serving
 from exporters.kannel.collector import EndToEndCollector, KannelCollector
 from exporters.kannel.e2e import CallbackInbox, Outcome, ProbeState
-from exporters.kannel.fetch import StatusUnreachable
+from exporters.kannel.fetch import HttpStatusSource, StatusUnreachable
 from exporters.kannel.status import GatewayStatus, parse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kannel"
@@ -138,3 +142,47 @@ def test_callback_counts_only_the_awaited_token(text: str, counted: bool) -> Non
     assert started == ["200 OK"] and body == [b""]
     assert event.is_set() is counted
     assert (inbox.forget("dvcprobe-0123456789abcdef") is not None) is counted
+
+
+def test_a_hung_kannel_is_down_with_reason_timeout_within_the_scrape() -> None:
+    """Kannel accepts and never answers: the scrape must still answer before Prometheus'
+    timeout, saying why, or every Kannel alert goes blind with the failed scrape."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+    registry = CollectorRegistry()
+    source = HttpStatusSource(f"http://127.0.0.1:{listener.getsockname()[1]}", "pw", timeout=5.0)
+    KannelCollector(source, registry)
+    app = serving.metrics(registry)
+    environ = {serving.SCRAPE_TIMEOUT_HEADER: "2", "REQUEST_METHOD": "GET",
+               "QUERY_STRING": "", "PATH_INFO": "/metrics"}  # fmt: skip
+    try:
+        started = time.monotonic()
+        body = b"".join(app(environ, lambda *_a: None)).decode()
+        assert time.monotonic() - started < 2.0
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+    assert "dvc_kannel_up 0.0" in body
+    assert 'dvc_kannel_scrape_error{reason="timeout"} 1.0' in body
+
+
+def test_e2e_reason_of_the_last_probe_is_a_label() -> None:
+    state = ProbeState()
+    registry = CollectorRegistry()
+    EndToEndCollector(state, registry, stale_after=100, clock=lambda: 1010.0)
+    state.record(Outcome(1000.0, "queued"))
+    assert registry.get_sample_value("dvc_sms_e2e_success") == 0.0
+    assert registry.get_sample_value("dvc_sms_e2e_error", {"reason": "queued"}) == 1.0
+    assert registry.get_sample_value("dvc_sms_e2e_error", {"reason": "timeout"}) == 0.0
+
+
+def test_an_old_e2e_success_is_no_evidence() -> None:
+    """The probe loop gone silent: its last success must not be served as current."""
+    state = ProbeState()
+    registry = CollectorRegistry()
+    EndToEndCollector(state, registry, stale_after=100, clock=lambda: 1200.0)
+    state.record(Outcome(1000.0, None, roundtrip=0.2))
+    assert registry.get_sample_value("dvc_sms_e2e_success") == 0.0
+    assert registry.get_sample_value("dvc_sms_e2e_error", {"reason": "stale"}) == 1.0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sqlite3
+import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
@@ -14,6 +16,7 @@ from prometheus_client.registry import CollectorRegistry
 from checks.results import Result, Store
 from exporters import serving
 from exporters.readiness.collector import ReadinessCollector
+from exporters.readiness.scope import ScopedSite
 
 NOW = datetime.fromisoformat("2017-07-10T08:10:00+00:00").timestamp()
 
@@ -133,11 +136,72 @@ def test_newest_result_age_and_go_live_dates(store: Store) -> None:
     assert go_live == datetime.fromisoformat("2017-07-15T00:00:00+07:00").timestamp()
 
 
-def test_no_store_yet_means_no_sites_and_unknown_age(tmp_path: Path) -> None:
+def test_no_store_yet_means_infinitely_old_results_never_nan(tmp_path: Path) -> None:
+    """NaN would compare false with every threshold, so the stale alert could never fire."""
     registry = _registry(tmp_path / "missing.sqlite")
     age = registry.get_sample_value("dvc_readiness_newest_result_age_seconds")
-    assert age is not None and math.isnan(age)
+    assert age == math.inf
+    assert registry.get_sample_value("dvc_readiness_up") == 1.0
     assert registry.get_sample_value("dvc_site_ready", _site("016")) is None
+
+
+SCOPE = [
+    ScopedSite("016", "Đơn vị 016", "Huyện Sóc Sơn", "016", "1", "2017-07-15"),
+    ScopedSite("018", "Đơn vị 018", "Huyện Đông Anh", "017", "1", "2017-07-15"),
+    ScopedSite("00376", "Đơn vị 00376", "Huyện Sóc Sơn", "016", "2", "2017-08-15"),
+]
+
+
+def test_a_desk_in_scope_never_checked_is_reported_not_ready(store: Store) -> None:
+    registry = CollectorRegistry()
+    ReadinessCollector(store.path, registry, clock=lambda: NOW, scope=SCOPE)
+    value = registry.get_sample_value
+    never = {**_site("018", "017"), "unit": "Đơn vị 018"}
+    assert value("dvc_site_checked", never) == 0.0
+    assert value("dvc_site_ready", never) == 0.0
+    assert value("dvc_site_checked", _site("016")) == 1.0
+    assert value("dvc_site_ready", _site("00379")) == 1.0  # checked, outside the scope list
+    assert value("dvc_phase_go_live_timestamp_seconds", {"phase": "2"}) == (
+        datetime.fromisoformat("2017-08-15T00:00:00+07:00").timestamp()
+    )
+
+
+def test_every_desk_in_scope_is_never_checked_without_a_store(tmp_path: Path) -> None:
+    registry = CollectorRegistry()
+    ReadinessCollector(tmp_path / "none.sqlite", registry, clock=lambda: NOW, scope=SCOPE)
+    checked = [
+        s.value for m in registry.collect() if m.name == "dvc_site_checked" for s in m.samples
+    ]
+    assert checked == [0.0, 0.0, 0.0]
+
+
+def test_an_unreadable_store_is_reported_and_no_site_is_judged(tmp_path: Path) -> None:
+    bad = tmp_path / "results.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    registry = CollectorRegistry()
+    ReadinessCollector(bad, registry, clock=lambda: NOW, scope=SCOPE)
+    assert registry.get_sample_value("dvc_readiness_up") == 0.0
+    assert registry.get_sample_value("dvc_readiness_error", {"reason": "unreadable"}) == 1.0
+    assert registry.get_sample_value("dvc_site_ready", _site("016")) is None
+    assert registry.get_sample_value("dvc_readiness_newest_result_age_seconds") is None
+
+
+def test_a_locked_store_times_out_within_the_scrape_budget(store: Store) -> None:
+    """A writer holding the database must not hold the scrape past Prometheus' timeout."""
+    writer = sqlite3.connect(store.path, timeout=1)
+    writer.execute("PRAGMA journal_mode=DELETE")
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        app = serving.metrics(_registry(store.path))
+        environ = {serving.SCRAPE_TIMEOUT_HEADER: "1.5", "REQUEST_METHOD": "GET",
+                   "QUERY_STRING": "", "PATH_INFO": "/metrics"}  # fmt: skip
+        started = time.monotonic()
+        body = b"".join(app(environ, lambda *_a: None))
+        assert time.monotonic() - started < 1.5
+        assert b'dvc_readiness_error{reason="timeout"} 1.0' in body
+    finally:
+        writer.rollback()
+        writer.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exporters import rule_tests
+from exporters import rule_cases, rule_tests
 
 RULES = rule_tests.RULES_DIR
 OURS = [RULES / "alerts.yml", RULES / "recording.yml", RULES / "notifications.yml"]
@@ -21,12 +21,26 @@ TESTS = [
 ALERTS = [
     "DvcServiceDown",
     "DvcDistrictOutage",
+    "DvcDistrictErrorBudgetBurn",
+    "DvcServiceErrorBudgetBurn",
+    "DvcCertificateExpiringSoon",
     "DvcSmsGatewayDown",
     "DvcSmscOffline",
     "DvcSmsQueueBacklog",
     "DvcSmsEndToEndFailing",
     "DvcCitizenDbDown",
     "DvcExporterStale",
+    "DvcWatchdog",
+    "DvcNotificationsFailing",
+]
+CRITICAL = [
+    "DvcDistrictOutage",
+    "DvcDistrictErrorBudgetBurn",
+    "DvcServiceErrorBudgetBurn",
+    "DvcSmsGatewayDown",
+    "DvcSmsEndToEndFailing",
+    "DvcCitizenDbDown",
+    "DvcNotificationsFailing",
 ]
 
 
@@ -49,11 +63,9 @@ def test_promtool_unit_tests_pass(test_file: Path) -> None:
 
 
 def test_generated_alert_tests_are_current() -> None:
-    """alerts_test.yml is generated from alerts.yml; a stale copy would test old text."""
-    fresh = rule_tests.render(
-        rule_tests.cases(rule_tests.sample_pairs()), rule_tests.load_alert_rules(OURS[0])
-    )
-    assert TESTS[0].read_text(encoding="utf-8") == fresh, "run `python -m exporters.rule_tests`"
+    """The tests are generated from the rule files; a stale copy would test old text."""
+    for path, fresh in rule_tests.suites().items():
+        assert path.read_text(encoding="utf-8") == fresh, "run `python -m exporters.rule_tests`"
 
 
 def test_every_alert_is_tested_firing_and_quiet() -> None:
@@ -62,27 +74,52 @@ def test_every_alert_is_tested_firing_and_quiet() -> None:
     for case in doc["tests"]:
         for check in case["alert_rule_test"]:
             seen.setdefault(check["alertname"], set()).add(bool(check["exp_alerts"]))
-    assert {name: {True, False} for name in ALERTS} == seen
+    expected = {name: {True, False} for name in ALERTS} | {"DvcWatchdog": {True}}
+    assert expected == seen
+
+
+def test_every_alert_of_alerts_yml_is_listed_here() -> None:
+    assert sorted(rule_tests.load_alert_rules(OURS[0])) == sorted(ALERTS)
 
 
 @pytest.mark.parametrize("alert", ALERTS)
 def test_alert_has_for_severity_and_bilingual_runbook(alert: str) -> None:
-    rule = rule_tests.load_alert_rules(OURS[0])[alert]
-    assert rule["for"]
-    assert rule["labels"]["severity"] in {"critical", "warning"}
-    for key in ("summary_vi", "summary_en", "runbook_vi", "runbook_en"):
-        assert rule["annotations"][key].strip(), f"{alert} lacks {key}"
+    for rule in rule_tests.load_alert_rules(OURS[0])[alert]:
+        assert rule.get("for") or alert == "DvcWatchdog"
+        assert rule["labels"]["severity"] in {"critical", "warning", "none"}
+        for key in ("summary_vi", "summary_en", "runbook_vi", "runbook_en"):
+            assert rule["annotations"][key].strip(), f"{alert} lacks {key}"
+
+
+@pytest.mark.parametrize("alert", CRITICAL)
+def test_a_critical_alert_has_its_twin_for_missing_evidence(alert: str) -> None:
+    """Each critical condition also fires, as critical, when its evidence is missing."""
+    twin = rule_tests.TWINS.get(alert, alert)
+    rules = rule_tests.load_alert_rules(OURS[0])[twin]
+    missing = [r for r in rules if r["labels"].get("evidence") == "missing"]
+    assert missing, f"{twin} has no rule labelled evidence: missing"
+    assert all(r["labels"]["severity"] == "critical" for r in missing)
+
+
+def test_a_critical_alert_left_blind_is_refused() -> None:
+    """The generator itself refuses a critical alert with no missing-evidence case."""
+    rules = rule_tests.load_alert_rules(OURS[0])
+    cases = [c for c in rule_cases.cases(rule_cases.sample_pairs())
+             if "DvcCitizenDbDown" not in c.covers]  # fmt: skip
+    with pytest.raises(ValueError, match=r"DvcCitizenDbDown \(absent, nan, unreachable\)"):
+        rule_tests.render(cases, rules)
 
 
 def test_unit_alerts_route_by_district() -> None:
-    """A unit alert must keep district_code, or Alertmanager cannot route or inhibit it."""
+    """A unit or district alert must keep district_code, or Alertmanager cannot route or
+    inhibit it (its evidence-missing twin too: the district is remembered)."""
     doc = yaml.safe_load(TESTS[0].read_text(encoding="utf-8"))
     fired = [
         alert["exp_labels"]
         for case in doc["tests"]
         for check in case["alert_rule_test"]
-        if check["alertname"] in {"DvcServiceDown", "DvcDistrictOutage"}
         for alert in check["exp_alerts"]
+        if alert["exp_labels"]["scope"] in {"unit", "district"}
     ]
     assert fired
     assert all(labels["district_code"] and labels["district"] for labels in fired)

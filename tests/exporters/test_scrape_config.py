@@ -56,7 +56,18 @@ def test_cli_output_passes_promtool_check_config(tmp_path: Path) -> None:
         for j in yaml.safe_load(out)["scrape_configs"]
     }
     assert jobs["availability"] == ["exporter-a:9601", "exporter-b:9601"]
-    assert set(jobs) == {"prometheus", "availability", "kannel", "citizen_db", "readiness"}
+    assert set(jobs) == {
+        "prometheus", "availability", "kannel", "citizen_db", "readiness", "alertmanager"
+    }  # fmt: skip
+    assert jobs["alertmanager"] == jobs_alertmanagers(out)
+
+
+def jobs_alertmanagers(out: str) -> list[str]:
+    """Alertmanager is scraped where alerts are sent: its notification failures alert."""
+    targets: list[str] = yaml.safe_load(out)["alerting"]["alertmanagers"][0]["static_configs"][0][
+        "targets"
+    ]
+    return targets
 
 
 def test_jobs_without_targets_are_left_out() -> None:

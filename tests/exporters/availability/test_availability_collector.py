@@ -64,3 +64,11 @@ def test_failures_count_per_reason_across_sweeps(make_target):
     assert registry.get_sample_value("dvc_service_up", first) == 0
     assert registry.get_sample_value("dvc_service_last_success_timestamp_seconds", first) == 1000
     assert registry.get_sample_value("dvc_exporter_sweeps_total", SELF) == 2
+
+
+def test_the_sweep_interval_is_exported_for_the_staleness_rule(make_target):
+    """Rules call a sweep stale after 3 intervals, whatever interval this exporter runs."""
+    results = Results([make_target("http://portal/a")])
+    registry = CollectorRegistry()
+    AvailabilityCollector(results, registry, interval=5.0)
+    assert registry.get_sample_value("dvc_exporter_sweep_interval_seconds", SELF) == 5.0
