@@ -95,6 +95,8 @@ class Containers(_Strict):
     ntp: str
     webhook: str | None = None
     smtp: str | None = None
+    # The lab's dead-man's switch (the recorder's image, hearing the watchdog).
+    deadman: str | None = None
     smsc_sim: dict[str, str] = Field(default_factory=dict)
     terminals: dict[str, str] = Field(default_factory=dict)
     exporters: dict[str, str] = Field(default_factory=dict)
@@ -146,6 +148,9 @@ class StackOutputs(_Strict):
     telcos: list[Telco]
     # Where Alertmanager's default route posts ("" until on-call receivers are filled).
     webhook: str = ""
+    # Where Alertmanager sends the always-firing watchdog: a dead-man's switch that pages
+    # when the heartbeats stop ("" = none set: configure renders no heartbeat route).
+    heartbeat_url: str = ""
     alerting: Alerting
     scrape_targets: dict[str, list[str]]
     sms_probe_url: str

@@ -14,6 +14,14 @@ ways, each only where its address is filled:
 - the contact's own `webhook_url`, else the default webhook (in the lab: the recorder
   the fault drills read).
 
+Monitoring watches itself: the always-firing DvcWatchdog goes to the `heartbeat`
+receiver (`--heartbeat-url`, a dead-man's switch outside this Alertmanager), sent again
+every `--heartbeat-interval`; when the heartbeats stop (Prometheus or Alertmanager down,
+or the path between them broken) the switch raises its own notification.
+DvcNotificationsFailing goes there too, besides its own route, since the receivers that
+fail cannot carry it. Without a heartbeat URL the watchdog goes to no one, and the
+header says the switch is to be filled.
+
 A district with no contact yet (oncall.yaml says `contacts: []`) still gets its own
 route and receiver `oncall-<code>` on that webhook: no district's alerts are ever
 dropped, and every district or address still to be filled is said on stderr and in the
@@ -46,6 +54,9 @@ from dvc_rollout.errors import DvcRolloutError, UsageError
 from inventory.model import CityContact, MaintenanceWindow
 
 DEFAULT_RECEIVER = "default"
+HEARTBEAT_RECEIVER = "heartbeat"
+WATCHDOG = "DvcWatchdog"
+NOTIFICATIONS_FAILING = "DvcNotificationsFailing"
 GROUP_BY = ["alertname", "district_code"]
 # Production notification timings; the lab passes shorter ones so drills run in minutes.
 TIMINGS = {"group_wait": "30s", "group_interval": "2m", "repeat_interval": "4h"}
@@ -79,6 +90,45 @@ class Delivery:
     @property
     def email(self) -> bool:
         return bool(self.smtp_smarthost)
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """Where the watchdog's heartbeats go and how often (empty url: no dead-man's switch)."""
+
+    url: str = ""
+    interval: str = "1m"
+
+
+def _self_watch(heartbeat: Heartbeat) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The routes that come first (watchdog, failing notifications) and their receiver."""
+    if heartbeat.url:
+        check_url(heartbeat.url, "--heartbeat-url")
+    if not _DURATION.match(heartbeat.interval):
+        raise AlertmanagerConfigError(
+            f"--heartbeat-interval {heartbeat.interval!r} is not a duration such as 1m"
+        )
+    receiver: dict[str, Any] = {"name": HEARTBEAT_RECEIVER}
+    if heartbeat.url:
+        receiver["webhook_configs"] = [{"url": heartbeat.url, "send_resolved": True}]
+    routes: list[dict[str, Any]] = [
+        {
+            # Every interval, whatever else is going on: silence here means trouble.
+            "receiver": HEARTBEAT_RECEIVER,
+            "matchers": [f'alertname="{WATCHDOG}"'],
+            "group_by": ["alertname"],
+            "group_wait": "0s",
+            "group_interval": heartbeat.interval,
+            "repeat_interval": heartbeat.interval,
+        },
+        {
+            "receiver": HEARTBEAT_RECEIVER,
+            "matchers": [f'alertname="{NOTIFICATIONS_FAILING}"'],
+            "group_wait": "0s",
+            "continue": True,
+        },
+    ]
+    return routes, receiver
 
 
 class Contact(Protocol):
@@ -260,6 +310,7 @@ def render(
     districts: Iterable[str] = (),
     city: CityContact | None = None,
     delivery: Delivery | None = None,
+    heartbeat: Heartbeat | None = None,
 ) -> dict[str, Any]:
     """The whole alertmanager.yml as a dict, ready for yaml.safe_dump.
 
@@ -278,8 +329,8 @@ def render(
                 f"timing {key}={value!r}: give {', '.join(TIMINGS)} as durations such as 30s"
             )
     contacts = sorted(with_every_district(contacts, districts), key=lambda c: c.district)
-    routes: list[dict[str, Any]] = []
-    receivers = [_receiver(DEFAULT_RECEIVER, city, webhook_url, delivery)]
+    routes, watch_receiver = _self_watch(heartbeat or Heartbeat())
+    receivers = [_receiver(DEFAULT_RECEIVER, city, webhook_url, delivery), watch_receiver]
     for c in contacts:
         receivers.append(_receiver(c.receiver, c, webhook_url, delivery, c.district))
         route: dict[str, Any] = {
@@ -394,6 +445,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(needed with --smtp-smarthost)",
     )
     parser.add_argument(
+        "--heartbeat-url",
+        type=argtypes.url,
+        default=None,
+        help="the dead-man's switch the watchdog's heartbeats go to (omit: none, said in the "
+        "header)",
+    )
+    parser.add_argument(
+        "--heartbeat-interval", default="1m", help="how often a heartbeat is sent (default 1m)"
+    )
+    parser.add_argument(
         "--oncall",
         type=argtypes.existing_file,
         help="an oncall.yaml replacing the inventory's (a lab's synthetic contacts)",
@@ -426,12 +487,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         timings = {key: getattr(args, key) for key in TIMINGS}
         city = inv.oncall_file.city
         windows = inv.oncall_file.maintenance_windows
+        heartbeat = Heartbeat(args.heartbeat_url or "", args.heartbeat_interval)
         config = render(
-            inv.oncall.values(), args.webhook_url, windows, timings, inv.districts, city, delivery
+            inv.oncall.values(),
+            args.webhook_url,
+            windows,
+            timings,
+            inv.districts,
+            city,
+            delivery,
+            heartbeat,
         )
         names = {code: d.name for code, d in inv.districts.items()}
         contacts = with_every_district(inv.oncall.values(), inv.districts)
         notes = to_be_filled(contacts, names, delivery, city)
+        if not heartbeat.url:
+            notes.append(
+                "heartbeat: no --heartbeat-url; nothing notices if Prometheus or Alertmanager "
+                "stops: point it at a dead-man's switch outside this Alertmanager"
+            )
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
         sys.stdout.write(to_yaml(config, notes))

@@ -274,10 +274,22 @@ class Server:
 Runner = Callable[[argparse.Namespace, threading.Event], int]
 
 
+_signalled: list[int] = []
+
+
 def stop_on_signals(stop: threading.Event) -> None:
-    """SIGTERM (docker stop) and SIGINT (Ctrl-C) set `stop` instead of killing mid-answer."""
+    """SIGTERM (docker stop) and SIGINT (Ctrl-C) end `wait_until(stop)` instead of killing
+    mid-answer. The handler only notes the signal: it runs in the main thread, possibly
+    inside the event's own lock (a `stop.set()` there would deadlock the process)."""
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda signum, _frame: _signalled.append(signum))
+
+
+def wait_until(stop: threading.Event) -> None:
+    """Block the main thread until `stop` is set (by another thread) or a signal came."""
+    while not stop.wait(0.25):
+        if _signalled:
+            stop.set()
 
 
 def run_until_signalled(

@@ -153,6 +153,9 @@ exporters = exporter_specs.specs(
 scrape_targets = exporter_specs.scrape_targets(exporters, prefix)
 alertmanager_target = f"{prefix}alertmanager:9093"
 webhook_url = f"http://{prefix}webhook:9095/alerts/default"
+heartbeat_url = (
+    lab_monitoring.heartbeat_url(prefix) if settings.lab_parts else settings.heartbeat_url
+)
 alertmanager_files: dict[str, pulumi.Input[str]] = {}
 if settings.lab_parts:
     # The lab's synthetic LAB contacts of its sample: mail to its own server, SMS via Kannel.
@@ -160,6 +163,7 @@ if settings.lab_parts:
     alertmanager_files.update(
         lab_monitoring.alertmanager_files(
             webhook_url,
+            heartbeat_url,
             oncall=lab_oncall.parse(inventory.load(), sampled),
             delivery=lab_monitoring.lab_delivery(prefix, exporter_specs.sms_relay_url(prefix)),
         )
@@ -184,6 +188,10 @@ monitoring = Monitoring(
         alertmanager_files=alertmanager_files,
         smtp_password=secrets.smtp_password if settings.lab_parts else None,
         registry=registry,
+        deadman_after=lab_monitoring.TIMINGS.deadman_after if settings.lab_parts else 0,
+        alert_resend_delay=(
+            lab_monitoring.TIMINGS.alert_resend_delay if settings.lab_parts else "15s"
+        ),
     ),
     opts,
 )
@@ -202,6 +210,8 @@ if monitoring.webhook is not None:
     endpoints["webhook"] = host_url(monitoring.webhook, 9095)
 if monitoring.smtp is not None:
     endpoints["smtp"] = host_url(monitoring.smtp, 9025)
+if monitoring.deadman is not None:
+    endpoints["deadman"] = host_url(monitoring.deadman, 9095)
 
 # The contract between stages (dvc_rollout/stack_outputs.py): exactly these outputs.
 pulumi.export("kind", settings.kind)
@@ -240,6 +250,7 @@ pulumi.export(
         "alertmanager": monitoring.alertmanager.name,
         "webhook": monitoring.webhook.name if monitoring.webhook else None,
         "smtp": monitoring.smtp.name if monitoring.smtp else None,
+        "deadman": monitoring.deadman.name if monitoring.deadman else None,
         "ntp": datacenter.ntp.name,
         "smsc_sim": {k: c.name for k, c in sms.simulators.items()},
         "terminals": {h: c.name for d in districts.values() for h, c in d.terminals.items()},
@@ -266,6 +277,8 @@ pulumi.export(
         ),
     },
 )
+# The dead-man's switch Alertmanager sends the watchdog's heartbeats to (configure reads it).
+pulumi.export("heartbeat_url", heartbeat_url)
 # The lab's drill timings, which `dvc-rollout configure` passes to the renderers too;
 # production keeps the renderers' own (empty here).
 pulumi.export(

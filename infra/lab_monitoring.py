@@ -3,8 +3,10 @@
 Rendered by the same renderers Ansible's monitoring role runs for production
 (`exporters.scrape_config`, `exporters.alertmanager`, the rule files), with the lab's
 short timings: scrape and evaluate every 5 s, `for:` divided by 8 (2m -> 15 s, 3m ->
-23 s), Alertmanager group_wait 5 s and group_interval 10 s. A fault drill then sees its
-notification within about a minute. Production never gets these files: its config
+23 s), Alertmanager group_wait 5 s and group_interval 10 s, a heartbeat every 5 s to the
+dead-man's switch, which speaks after 20 s of silence (Prometheus re-sends its alerts
+every 5 s, so Alertmanager drops the watchdog 20 s after Prometheus stops). A fault drill
+then sees its notification within about a minute. Production never gets these files: its config
 comes from `dvc-rollout configure` with the repo's values.
 """
 
@@ -39,6 +41,9 @@ class LabTimings:
     group_wait: str = "5s"
     group_interval: str = "10s"
     repeat_interval: str = "1h"
+    heartbeat_interval: str = "5s"
+    deadman_after: float = 20
+    alert_resend_delay: str = "5s"
 
 
 TIMINGS = LabTimings()
@@ -100,14 +105,21 @@ def template_files() -> dict[str, str]:
     }
 
 
+def heartbeat_url(prefix: str) -> str:
+    """Where the lab's Alertmanager sends the watchdog: the dead-man's switch container."""
+    return f"http://{prefix}deadman:9095/heartbeat/dvc"
+
+
 def alertmanager_files(
     webhook_url: str,
+    heartbeat: str = "",
     timings: LabTimings = TIMINGS,
     *,
     oncall: model.OncallFile | None = None,
     delivery: alertmanager.Delivery | None = None,
 ) -> dict[str, str]:
-    """alertmanager.yml routed by district like production, every webhook the recorder.
+    """alertmanager.yml routed by district like production, every webhook the recorder,
+    the watchdog's heartbeats to the dead-man's switch.
 
     `oncall`: the lab's synthetic contacts (`infra.lab.oncall`), else the inventory's;
     `delivery`: e-mail and SMS (`lab_delivery`), else webhooks only.
@@ -126,6 +138,7 @@ def alertmanager_files(
         districts=inv.districts,
         city=found.city,
         delivery=delivery,
+        heartbeat=alertmanager.Heartbeat(heartbeat, timings.heartbeat_interval),
     )
     files = {ALERTMANAGER_CONFIG: alertmanager.to_yaml(config)}
     if delivery is not None and delivery.templates:

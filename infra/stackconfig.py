@@ -79,6 +79,8 @@ class StackSettings:
     db_user: str = "dvc"
     sendsms_user: str = "dvc-portal"
     sms_probe_url: str = ""
+    # The dead-man's switch outside the data centre that hears Alertmanager's heartbeats.
+    heartbeat_url: str = ""
     catalog: dict[str, Any] = field(default_factory=dict)
     availability_targets: list[dict[str, str]] = field(default_factory=list)
     readiness_scope: list[ScopedSite] = field(default_factory=list)
@@ -207,6 +209,7 @@ def read(config: pulumi.Config | None = None) -> StackSettings:
         desk_admin_key=cfg.get("deskAdminKey") or "",
         district_subnets=cfg.get("districtSubnets") or "",
         sms_probe_url=cfg.get("smsProbeUrl") or "",
+        heartbeat_url=cfg.get("heartbeatUrl") or "",
         catalog=catalog(inv),
         availability_targets=availability_targets(inv, districts, lab_parts),
         readiness_scope=readiness_scope(inv, districts, lab_parts),

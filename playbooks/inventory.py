@@ -196,6 +196,8 @@ def stack_vars(outputs: StackOutputs) -> dict[str, Any]:
     }
     if outputs.webhook:
         found["dvc_alertmanager_webhook_url"] = outputs.webhook
+    if outputs.heartbeat_url:
+        found["dvc_alertmanager_heartbeat_url"] = outputs.heartbeat_url
     if outputs.sms_probe_url:
         found["dvc_sms_probe_url"] = outputs.sms_probe_url
     if outputs.credentials is not None:

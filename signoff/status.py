@@ -233,6 +233,6 @@ def serve(listen: str, sources: Sources) -> None:
     stop = threading.Event()
     serving.stop_on_signals(stop)
     try:
-        stop.wait()
+        serving.wait_until(stop)
     finally:
         server.stop()

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
     ).start()
     loop = probe_loop(probe, state, args.interval).start()
     log.info("serving citizen-database metrics on %s", args.listen)
-    stop.wait()
+    serving.wait_until(stop)
     loop.stop()
     server.stop()
     return 0

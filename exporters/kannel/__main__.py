@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
     ).start()
     stoppers.append(server.stop)
     log.info("serving Kannel metrics on %s (kannel %s)", args.listen, args.kannel_url)
-    stop.wait()
+    serving.wait_until(stop)
     for s in reversed(stoppers):
         s()
     return 0

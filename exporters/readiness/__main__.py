@@ -47,7 +47,7 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
         serving.parse_listen(args.listen), serving.exporter_app(registry), "metrics"
     ).start()
     log.info("serving readiness metrics from %s on %s", args.db, args.listen)
-    stop.wait()
+    serving.wait_until(stop)
     server.stop()
     return 0
 

@@ -1,4 +1,5 @@
-"""Monitoring on `mgmt`: Prometheus, Alertmanager and, in the lab, a notification recorder.
+"""Monitoring on `mgmt`: Prometheus, Alertmanager and, in the lab, a notification recorder
+and the dead-man's switch that notices when the alerting pipeline itself goes silent.
 
 The project's exporters (`infra/exporters.py`) each run as an `ExporterSpec` from the
 shared exporter image on `mgmt` plus the networks they probe; they publish no port,
@@ -30,6 +31,8 @@ WEBHOOK_PORT = 9095
 SMTP_PORT = 2525
 SMTP_HTTP_PORT = 9025
 SMTP_USER = "alertmanager"
+# The lab's dead-man's switch: the recorder's image, listening for heartbeats.
+DEADMAN_ROLE = "deadman"
 
 
 @dataclass
@@ -72,6 +75,11 @@ class MonitoringArgs:
     smtp_password: pulumi.Input[str] | None = None
     # HOST:PORT of the registry the Docker host pulls images from ("" = built on it).
     registry: str = ""
+    # Seconds without a heartbeat before the lab's dead-man's switch speaks (0: no switch).
+    deadman_after: float = 0
+    # Prometheus' --rules.alert.resend-delay: how soon Alertmanager hears that the
+    # watchdog stopped when Prometheus does (alerts expire 4 resend delays after the last).
+    alert_resend_delay: str = "15s"
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -81,6 +89,7 @@ class Monitoring(pulumi.ComponentResource):
     alertmanager: docker.Container
     webhook: docker.Container | None
     smtp: docker.Container | None
+    deadman: docker.Container | None
     exporters: dict[str, docker.Container]
 
     def __init__(
@@ -90,6 +99,7 @@ class Monitoring(pulumi.ComponentResource):
         p = args.prefix
         self.webhook = None
         self.smtp = None
+        self.deadman = None
         webhook_url = args.webhook_url
         if args.recorder:
             self.webhook = self._service(
@@ -109,6 +119,17 @@ class Monitoring(pulumi.ComponentResource):
                 ],
                 args.ports.get("smtp", 0),
             )
+        if args.recorder and args.deadman_after > 0:
+            self.deadman = self._service(
+                name,
+                args,
+                DEADMAN_ROLE,
+                WEBHOOK_PORT,
+                "/healthz",
+                [f"DEADMAN_AFTER_SECONDS={args.deadman_after:g}"],
+                args.ports.get(DEADMAN_ROLE, 0),
+                image_name="webhook",
+            )
         self.alertmanager = self._service(
             name,
             args,
@@ -125,7 +146,10 @@ class Monitoring(pulumi.ComponentResource):
             "prometheus",
             PROMETHEUS_PORT,
             "/-/ready",
-            [f"ALERTMANAGER_URL=http://{p}alertmanager:{ALERTMANAGER_PORT}"],
+            [
+                f"ALERTMANAGER_URL=http://{p}alertmanager:{ALERTMANAGER_PORT}",
+                f"ALERT_RESEND_DELAY={args.alert_resend_delay}",
+            ],
             args.ports.get("prometheus", 0),
             args.prometheus_files,
         )
@@ -171,6 +195,7 @@ class Monitoring(pulumi.ComponentResource):
                 "prometheus": self.prometheus.name,
                 "alertmanager": self.alertmanager.name,
                 "smtp": self.smtp.name if self.smtp else None,
+                "deadman": self.deadman.name if self.deadman else None,
                 "exporters": {k: c.name for k, c in self.exporters.items()},
             }
         )
@@ -185,9 +210,12 @@ class Monitoring(pulumi.ComponentResource):
         envs: list[pulumi.Input[str]],
         host_port: int,
         files: Mapping[str, pulumi.Input[str]] | None = None,
+        image_name: str = "",
     ) -> docker.Container:
         cname = f"{args.prefix}{role}"
-        image = common.image(role, f"{name}-{role}-image", common.child(self), args.registry)
+        image = common.image(
+            image_name or role, f"{name}-{role}-image", common.child(self), args.registry
+        )
         volumes = []
         if role in DATA_DIRS:
             volume = docker.Volume(

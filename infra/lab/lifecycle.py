@@ -45,6 +45,7 @@ ENDPOINTS: dict[str, tuple[str, int, str]] = {
     "alertmanager": ("alertmanager", 9093, "http"),
     "webhook": ("webhook", 9095, "http"),
     "smtp": ("smtp", 9025, "http"),
+    "deadman": ("deadman", 9095, "http"),
     "ntp": ("ntp", 123, "udp"),
 }
 

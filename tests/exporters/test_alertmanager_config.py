@@ -22,6 +22,7 @@ from exporters.alertmanager import (
     TEMPLATES_DIR,
     AlertmanagerConfigError,
     Delivery,
+    Heartbeat,
     go_literal,
     render,
     to_yaml,
@@ -122,7 +123,8 @@ def test_every_district_has_its_own_route_and_receiver(inv) -> None:
     routes = {r["matchers"][0]: r["receiver"] for r in config["route"]["routes"]}
     for code, contact in inv.oncall.items():
         assert routes[f'district_code="{code}"'] == contact.receiver
-    assert len(config["receivers"]) == len(inv.districts) + 1
+    # every district's, the city's (default) and the heartbeat's
+    assert len(config["receivers"]) == len(inv.districts) + 2
     assert config["route"]["group_by"] == ["alertname", "district_code"]
 
 
@@ -144,7 +146,11 @@ def test_districts_without_a_contact_keep_their_routes_to_be_filled(inv, tmp_pat
     routes = {r["matchers"][0]: r["receiver"] for r in config["route"]["routes"]}
     for code in inv.districts:
         assert routes[f'district_code="{code}"'] == f"oncall-{code}"
-    receivers = {r["name"]: r["webhook_configs"][0]["url"] for r in config["receivers"]}
+    receivers = {
+        r["name"]: r["webhook_configs"][0]["url"]
+        for r in config["receivers"]
+        if r["name"] != "heartbeat"
+    }
     assert receivers == {"default": HOOK, **{f"oncall-{c}": HOOK for c in inv.districts}}
     check = subprocess.run(
         [_tool("amtool"), "check-config", str(_write(tmp_path, config))],
@@ -166,7 +172,7 @@ def test_the_cli_says_which_districts_are_to_be_filled(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     routed = {r["receiver"] for r in yaml.safe_load(done.stdout)["route"]["routes"]}
-    assert len(routed) == 18 + 1
+    assert len(routed) == 18 + 2  # and the city's default, and the heartbeat
     said = [line for line in done.stderr.splitlines() if "contact to be filled" in line]
     assert len(said) == 18
     assert "district 281 (Huyện Ứng Hòa): on-call contact to be filled" in done.stderr
@@ -357,3 +363,40 @@ def test_district_outage_inhibits_only_that_districts_unit_alerts(alertmanager: 
         ("DvcServiceDown", "017"): "suppressed",
         ("DvcServiceDown", "016"): "active",
     }
+
+
+def test_the_watchdog_goes_to_the_heartbeat_and_failed_notifications_too(inv, tmp_path) -> None:
+    """The dead-man's switch hears the watchdog every interval; failing notifications reach
+    it as well as their own route, since the failing receivers cannot carry them."""
+    beat = "http://deadman.example.invalid:9095/heartbeat/dvc"
+    config = render(
+        inv.oncall.values(), HOOK, districts=inv.districts, heartbeat=Heartbeat(beat, "5s")
+    )
+    watchdog = config["route"]["routes"][0]
+    assert watchdog["receiver"] == "heartbeat"
+    assert (watchdog["group_interval"], watchdog["repeat_interval"]) == ("5s", "5s")
+    receivers = {r["name"]: r for r in config["receivers"]}
+    assert receivers["heartbeat"]["webhook_configs"][0]["url"] == beat
+    path = _write(tmp_path, config)
+    for labels, wanted in [
+        (["alertname=DvcWatchdog", "severity=none"], "heartbeat"),
+        (["alertname=DvcNotificationsFailing", "district_code="], "heartbeat,default"),
+        (["alertname=DvcCitizenDbDown", "district_code="], "default"),
+    ]:
+        result = subprocess.run(
+            [_tool("amtool"), "config", "routes", "test", f"--config.file={path}", *labels],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.stdout.strip() == wanted, result.stderr
+
+
+def test_without_a_heartbeat_url_the_watchdog_reaches_no_one_and_the_cli_says_so() -> None:
+    config = render([], HOOK)
+    receivers = {r["name"]: r for r in config["receivers"]}
+    assert receivers["heartbeat"] == {"name": "heartbeat"}
+    done = subprocess.run(
+        [*AM_CLI, "--webhook-url", HOOK], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "heartbeat: no --heartbeat-url" in done.stderr
+    assert "# heartbeat: no --heartbeat-url" in done.stdout

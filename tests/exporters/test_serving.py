@@ -154,9 +154,11 @@ def test_an_exporter_stops_cleanly_on_sigterm(python: str, tmp_path: Path) -> No
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}
     env["PYTHONPATH"] = str(ROOT)
+    scope = tmp_path / "scope.json"
+    scope.write_text("[]\n", encoding="utf-8")
     proc = subprocess.Popen(
         [python, "-m", "exporters.readiness", "--db", str(tmp_path / "none.sqlite"),
-         "--listen", f"127.0.0.1:{port}"],
+         "--scope", str(scope), "--listen", f"127.0.0.1:{port}"],
         env=env, cwd=tmp_path,
     )  # fmt: skip
     try:

@@ -142,7 +142,7 @@ def test_lab_prometheus_scrapes_the_exporters_fast_with_lab_rules(lab: ProgramRu
     targets = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert targets == ["dvc-unit-alertmanager:9093"]
     alerts = yaml.safe_load(files["/etc/prometheus/rules/alerts.yml"])
-    fors = {r["alert"]: r["for"] for g in alerts["groups"] for r in g["rules"]}
+    fors = {r["alert"]: r["for"] for g in alerts["groups"] for r in g["rules"] if "for" in r}
     assert fors["DvcServiceDown"] == "23s" and fors["DvcDistrictOutage"] == "15s"
 
 
@@ -153,7 +153,19 @@ def test_lab_alertmanager_notifies_the_recorder_quickly(lab: ProgramRun) -> None
     assert config["route"]["group_interval"] == "10s"
     urls = {c["url"] for r in config["receivers"] for c in r["webhook_configs"]}
     sms = {u for u in urls if u.startswith("http://dvc-unit-exporter-sms-relay:9606/sms?")}
-    assert urls - sms == {"http://dvc-unit-webhook:9095/alerts/default"}
+    assert urls - sms == {
+        "http://dvc-unit-webhook:9095/alerts/default",
+        "http://dvc-unit-deadman:9095/heartbeat/dvc",
+    }
+    assert config["route"]["routes"][0]["receiver"] == "heartbeat"
+    assert config["route"]["routes"][0]["repeat_interval"] == "5s"
+
+
+def test_lab_has_a_deadmans_switch_and_prometheus_resends_alerts_often(lab: ProgramRun) -> None:
+    found = containers(lab)
+    assert "DEADMAN_AFTER_SECONDS=20" in unwrap(found["dvc-unit-deadman"]["envs"])
+    assert "ALERT_RESEND_DELAY=5s" in unwrap(found["dvc-unit-prometheus"]["envs"])
+    assert lab.outputs["heartbeat_url"] == "http://dvc-unit-deadman:9095/heartbeat/dvc"
 
 
 def test_production_servers_get_no_lab_config(production: ProgramRun) -> None:
@@ -178,6 +190,9 @@ def test_monitoring_timings_output_is_the_labs_only_in_the_lab(
         "group_wait": "5s",
         "group_interval": "10s",
         "repeat_interval": "1h",
+        "heartbeat_interval": "5s",
+        "deadman_after": 20,
+        "alert_resend_delay": "5s",
     }
     assert production.outputs["monitoring_timings"] == {}
 

@@ -140,6 +140,10 @@ def test_monitoring_loaded_the_rules_and_the_district_routes(configured):
     assert {"receiver": "oncall-016", "matchers": ['district_code="016"']}.items() <= {
         k: v for r in routes if r["receiver"] == "oncall-016" for k, v in r.items()
     }.items()
+    # The watchdog still beats to the lab's dead-man's switch after configure.
+    receivers = yaml.safe_load(status["config"]["original"])["receivers"]
+    heartbeat = next(r for r in receivers if r["name"] == "heartbeat")
+    assert heartbeat["webhook_configs"][0]["url"] == lab.outputs["heartbeat_url"]
 
 
 def test_terminals_have_browser_portal_printer_scanner_time_and_accounts(configured):

@@ -272,3 +272,15 @@ def test_a_lab_mails_and_texts_its_synthetic_contacts_through_its_own_parts(
     }
     # Production names its own smarthost in its vars; a stack file is never a lab's contacts.
     assert set(alerting_vars(production)) == {"dvc_sms_relay_url"}
+
+
+def test_the_stacks_heartbeat_url_reaches_alertmanagers_renderer(inv, lab, production):
+    """Without it configure would render an Alertmanager whose watchdog reaches no one."""
+    stack_vars = plain_build(inv, lab)["all"]["vars"]
+    assert stack_vars["dvc_alertmanager_heartbeat_url"] == "http://dvc-t-deadman:9095/heartbeat/dvc"
+    prod_vars = plain_build(inv, production)["all"]["vars"]
+    assert (
+        prod_vars["dvc_alertmanager_heartbeat_url"] == "https://heartbeat.to-be-filled.invalid/dvc"
+    )
+    no_switch = lab.model_copy(update={"heartbeat_url": ""})
+    assert "dvc_alertmanager_heartbeat_url" not in plain_build(inv, no_switch)["all"]["vars"]

@@ -20,6 +20,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -85,16 +86,19 @@ class Server(ThreadingHTTPServer):
 
 def serve(name: str, server: ThreadingHTTPServer, *background: threading.Thread) -> None:
     """Serve until SIGTERM or SIGINT, then close the listener and return (exit 0)."""
-    stop = threading.Event()
+    # The handler only notes the signal: it runs in the main thread, maybe inside a lock
+    # the main thread holds, so it must take none itself.
+    signalled: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda signum, _frame: signalled.append(signum))
     for thread in background:
         thread.start()
     serving = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     serving.start()
     host, port = server.server_address[:2]
     sys.stderr.write(f"{name}: LAB stand-in listening on {host!s}:{port}\n")
-    stop.wait()
+    while not signalled:
+        time.sleep(0.25)
     server.shutdown()
     server.server_close()
     sys.stderr.write(f"{name}: stopped\n")

@@ -28,6 +28,7 @@ exec setpriv --reuid=prometheus --regid=prometheus --init-groups \
     --storage.tsdb.path=/var/lib/prometheus/metrics2 \
     --web.listen-address=0.0.0.0:9090 \
     --web.enable-lifecycle \
+    --rules.alert.resend-delay="${ALERT_RESEND_DELAY:-15s}" \
     --web.console.libraries=/usr/share/prometheus/console_libraries \
     --web.console.templates=/etc/prometheus/consoles \
     "$@"

@@ -5,8 +5,13 @@ receiver points here instead, so tests and drills can check that an alert really
 reached the right district's receiver. Each payload is kept in memory and appended as
 JSONL (surviving restarts).
 
-Endpoints: POST /alerts/<receiver>, GET /notifications[?receiver=], DELETE /notifications,
-GET /healthz.
+Run with DEADMAN_AFTER_SECONDS set (the lab's `deadman` container), it is also the
+dead-man's switch of the alerting pipeline (deadman.py): Alertmanager's heartbeat
+receiver posts to /heartbeat/<name>; the watchdog's heartbeats feed the switch, any other
+alert sent there (DvcNotificationsFailing) is recorded as a notification.
+
+Endpoints: POST /alerts/<receiver>, POST /heartbeat/<name>, GET /heartbeat,
+GET /notifications[?receiver=], DELETE /notifications, GET /healthz.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import labhttp
+from deadman import DeadmansSwitch
+
+WATCHDOG = "DvcWatchdog"
 
 
 class NotificationLog:
@@ -67,18 +75,26 @@ class Handler(labhttp.Handler):
 
     server_version = "dvc-lab-webhook"
     log: NotificationLog
+    switch: DeadmansSwitch | None = None
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
         raw = self.body()
-        receiver = unquote(path.removeprefix("/alerts/"))
-        if not path.startswith("/alerts/") or not receiver or "/" in receiver:
-            self.reply(HTTPStatus.NOT_FOUND, {"error": "post to /alerts/<receiver>"})
-            return
+        if path.startswith("/heartbeat/") and self.switch is not None:
+            kind, receiver = "heartbeat", "heartbeat"
+        else:
+            kind, receiver = "alerts", unquote(path.removeprefix("/alerts/"))
+            if not path.startswith("/alerts/") or not receiver or "/" in receiver:
+                self.reply(HTTPStatus.NOT_FOUND, {"error": "post to /alerts/<receiver>"})
+                return
         try:
             payload = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             self.reply(HTTPStatus.BAD_REQUEST, {"error": "the body must be JSON"})
+            return
+        if kind == "heartbeat" and self.switch is not None and _only_watchdog(payload):
+            self.switch.beat(payload)
+            self.reply(HTTPStatus.OK, {"heartbeat": payload.get("status", "?")})
             return
         item = self.log.add(receiver, payload)
         status = payload.get("status", "?") if isinstance(payload, dict) else "?"
@@ -92,6 +108,8 @@ class Handler(labhttp.Handler):
             self.reply(HTTPStatus.OK, self.log.list(receiver))
         elif url.path == "/healthz":
             self.reply(HTTPStatus.OK, {"status": "ok"})
+        elif url.path == "/heartbeat" and self.switch is not None:
+            self.reply(HTTPStatus.OK, self.switch.state())
         else:
             self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {url.path}"})
 
@@ -103,13 +121,25 @@ class Handler(labhttp.Handler):
             self.reply(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint {self.path}"})
 
 
+def _only_watchdog(payload: Any) -> bool:
+    alerts = payload.get("alerts") if isinstance(payload, dict) else None
+    if not isinstance(alerts, list) or not alerts:
+        return False
+    return all(
+        isinstance(a, dict) and a.get("labels", {}).get("alertname") == WATCHDOG for a in alerts
+    )
+
+
 def main() -> None:
     data_dir = Path(os.environ.get("WEBHOOK_DATA_DIR", "/var/lib/webhook"))
     port = int(os.environ.get("WEBHOOK_PORT", "9095"))
-    handler = type(
-        "BoundHandler", (Handler,), {"log": NotificationLog(data_dir / "notifications.jsonl")}
-    )
-    labhttp.serve("webhook", labhttp.Server(("0.0.0.0", port), handler))
+    after = float(os.environ.get("DEADMAN_AFTER_SECONDS") or 0)
+    log = NotificationLog(data_dir / "notifications.jsonl")
+    switch = DeadmansSwitch(after, log.add) if after > 0 else None
+    handler = type("BoundHandler", (Handler,), {"log": log, "switch": switch})
+    name = "deadman" if switch else "webhook"
+    background = (switch.watch(),) if switch else ()
+    labhttp.serve(name, labhttp.Server(("0.0.0.0", port), handler), *background)
 
 
 if __name__ == "__main__":
