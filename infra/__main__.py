@@ -133,6 +133,7 @@ portal = Portal(
         admin_token=secrets.portal_admin_token,
         catalog=settings.catalog,
         sms_smsc=settings.telcos[0].id,
+        tls=settings.tls,
         ports=ports,
         depends_on=[database, sms],
         registry=registry,
@@ -198,6 +199,7 @@ monitoring = Monitoring(
 
 endpoints: dict[str, object] = {
     "nginx": host_url(portal.nginx, 80),
+    **({"nginx_https": host_url(portal.nginx, 443, "https")} if settings.tls else {}),
     "portal": host_url(portal.portal, 8080),
     "kannel_admin": host_url(sms.kannel, 13000),
     "kannel_sendsms": host_url(sms.kannel, 13013),
@@ -226,6 +228,7 @@ pulumi.export(
     "internal_endpoints",
     {
         "nginx": portal.public_url,
+        **({"nginx_https": portal.https_url} if settings.tls else {}),
         "portal": portal.internal_url,
         "postgres": f"{database.host}:5432",
         "kannel_admin": f"http://{prefix}kannel:13000",

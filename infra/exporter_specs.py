@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import yaml
 
 from exporters.availability.targets import render_targets_file
 from exporters.readiness import scope
@@ -28,6 +29,7 @@ READINESS_PORT = 9605
 SMS_RELAY_PORT = 9606
 AVAILABILITY_CONFIG = "/etc/dvc-availability.yml"
 AVAILABILITY_TARGETS = "/etc/dvc-availability-targets.json"
+AVAILABILITY_CA = "/etc/dvc-availability-ca.pem"
 RESULTS_DIR = "/var/lib/dvc-results"
 READINESS_SCOPE = "/etc/dvc-readiness-scope.json"
 
@@ -69,8 +71,27 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+def availability_config(settings: StackSettings, wiring: Wiring) -> dict[str, Any]:
+    """The exporter's config: the portal front's host, over HTTPS when the stack has TLS.
+
+    With a CA of the stack's own (the lab's), the exporter verifies against it alone;
+    otherwise against the system's trust store, as a browser would.
+    """
+    config: dict[str, Any] = {"host": wiring.portal_host}
+    if settings.tls is not None:
+        config["default"] = {"url": "https://{host}/dvc/{unit_code}/{service_code}/health"}
+        if settings.tls.ca_cert:
+            config["probe"] = {"tls_ca_file": AVAILABILITY_CA}
+    return config
+
+
 def availability(settings: StackSettings, wiring: Wiring, timings: Timings) -> ExporterSpec:
-    config = f"host: {wiring.portal_host}\n"
+    uploads = {
+        AVAILABILITY_CONFIG: yaml.safe_dump(availability_config(settings, wiring), sort_keys=False),
+        AVAILABILITY_TARGETS: render_targets_file(settings.availability_targets),
+    }
+    if settings.tls is not None and settings.tls.ca_cert:
+        uploads[AVAILABILITY_CA] = settings.tls.ca_cert
     return ExporterSpec(
         name="availability",
         command=[
@@ -90,10 +111,7 @@ def availability(settings: StackSettings, wiring: Wiring, timings: Timings) -> E
         ],
         port=AVAILABILITY_PORT,
         networks=[wiring.networks["dmz"]],
-        uploads={
-            AVAILABILITY_CONFIG: config,
-            AVAILABILITY_TARGETS: render_targets_file(settings.availability_targets),
-        },
+        uploads=uploads,
     )
 
 

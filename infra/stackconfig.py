@@ -57,6 +57,19 @@ class Secrets:
 
 
 @dataclass(frozen=True)
+class Tls:
+    """The portal front's HTTPS: its certificate, its key (secret), the CA to verify with.
+
+    `ca_cert` empty: the exporter verifies against the system's trust store (a public
+    CA); the lab sets its own CA's certificate.
+    """
+
+    cert: str
+    key: pulumi.Output[str]
+    ca_cert: str = ""
+
+
+@dataclass(frozen=True)
 class StackSettings:
     """What the program needs to know about the stack it builds."""
 
@@ -84,6 +97,7 @@ class StackSettings:
     catalog: dict[str, Any] = field(default_factory=dict)
     availability_targets: list[dict[str, str]] = field(default_factory=list)
     readiness_scope: list[ScopedSite] = field(default_factory=list)
+    tls: Tls | None = None
 
     @property
     def prefix(self) -> str:
@@ -170,6 +184,14 @@ def readiness_scope(
     ]
 
 
+def _tls(cfg: pulumi.Config) -> Tls | None:
+    """HTTPS for the portal front when `tlsCert` is set (and then `tlsKey` must be)."""
+    cert = cfg.get("tlsCert")
+    if not cert:
+        return None
+    return Tls(cert=cert, key=cfg.require_secret("tlsKey"), ca_cert=cfg.get("tlsCaCert") or "")
+
+
 def read(config: pulumi.Config | None = None) -> StackSettings:
     """Read the current stack's settings; unknown or malformed values say how to fix them."""
     cfg = config or pulumi.Config(NAMESPACE)
@@ -210,6 +232,7 @@ def read(config: pulumi.Config | None = None) -> StackSettings:
         district_subnets=cfg.get("districtSubnets") or "",
         sms_probe_url=cfg.get("smsProbeUrl") or "",
         heartbeat_url=cfg.get("heartbeatUrl") or "",
+        tls=_tls(cfg),
         catalog=catalog(inv),
         availability_targets=availability_targets(inv, districts, lab_parts),
         readiness_scope=readiness_scope(inv, districts, lab_parts),

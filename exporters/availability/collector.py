@@ -28,6 +28,7 @@ TARGETS = "dvc_exporter_targets"
 SWEEPS = "dvc_exporter_sweeps_total"
 LAST_SWEEP = "dvc_exporter_last_sweep_timestamp_seconds"
 SWEEP_INTERVAL = "dvc_exporter_sweep_interval_seconds"
+CERT_EXPIRY = "dvc_tls_certificate_expiry_timestamp_seconds"
 
 
 class AvailabilityCollector(Collector):
@@ -71,8 +72,10 @@ class AvailabilityCollector(Collector):
                         failures.samples.append(
                             Sample(FAILURES, {**labels, "reason": reason}, float(counts[reason]))
                         )
-        sweep_duration, targets, sweeps, last_sweep, interval = own
+        sweep_duration, targets, sweeps, last_sweep, interval, expiry = own
         mine = {"exporter": EXPORTER}
+        for endpoint, when in sorted(results.cert_expiry.items()):
+            expiry.samples.append(Sample(CERT_EXPIRY, {**mine, "endpoint": endpoint}, when))
         if self._interval is not None:
             interval.samples.append(Sample(SWEEP_INTERVAL, mine, self._interval))
         report = results.last_sweep
@@ -102,4 +105,6 @@ def _families() -> list[Metric]:
         GaugeMetricFamily(LAST_SWEEP, "Unix time the last sweep finished.", labels=own),
         # Rules judge a sweep stale after 3 intervals, whatever the deployment's interval.
         GaugeMetricFamily(SWEEP_INTERVAL, "Seconds between sweep starts.", labels=own),
+        GaugeMetricFamily(CERT_EXPIRY, "Unix time the endpoint's TLS certificate expires.",
+                          labels=[*own, "endpoint"]),
     ]  # fmt: skip

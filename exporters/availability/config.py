@@ -4,7 +4,8 @@ The config is a small YAML file read without pydantic (the exporter's container 
 Debian's packages), so the checks here are hand-written and every error names the key.
 
     host: portal.example.vn          # fills {host} in every URL template
-    probe: {interval: 15, timeout: 5, concurrency: 128, reuse_connections: false}
+    probe: {interval: 15, timeout: 5, concurrency: 128, reuse_connections: false,
+            tls_verify: true, tls_ca_file: /etc/dvc-tls/ca.pem}
     default:
       url: "http://{host}/dvc/{unit_code}/{service_code}/health"
       expect_status: [200]
@@ -35,7 +36,9 @@ TEMPLATE_FIELDS = frozenset(
 SWEEP_MARGIN_SECONDS = 0.5
 
 _RULE_KEYS = frozenset({"url", "expect_status", "expect_json", "expect_text"})
-_PROBE_KEYS = frozenset({"interval", "timeout", "concurrency", "reuse_connections", "tls_verify"})
+_PROBE_KEYS = frozenset(
+    {"interval", "timeout", "concurrency", "reuse_connections", "tls_verify", "tls_ca_file"}
+)
 _TOP_KEYS = frozenset({"host", "probe", "default", "services"})
 
 
@@ -65,6 +68,8 @@ class ProbeSettings:
     concurrency: int = 128
     reuse_connections: bool = False
     tls_verify: bool = True
+    # The CA certificate(s) to verify HTTPS against; empty: the system's trust store.
+    tls_ca_file: str = ""
     margin: float = SWEEP_MARGIN_SECONDS
 
     def checked(self) -> ProbeSettings:
@@ -204,6 +209,7 @@ def _probe(data: Any, where: str) -> ProbeSettings:
             concurrency=int(entry.get("concurrency", defaults.concurrency)),
             reuse_connections=bool(entry.get("reuse_connections", defaults.reuse_connections)),
             tls_verify=bool(entry.get("tls_verify", defaults.tls_verify)),
+            tls_ca_file=str(entry.get("tls_ca_file", defaults.tls_ca_file) or ""),
         )
     except (TypeError, ValueError) as exc:
         raise AvailabilityConfigError(f"{where}: {exc}; use numbers for times") from None

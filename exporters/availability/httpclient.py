@@ -5,7 +5,9 @@ this one writes a prebuilt request and parses the answer in place. Each GET open
 connection unless `reuse_connections` is set (then idle keep-alive connections are pooled
 per host). Names are resolved once per sweep, not once per probe. Failures are raised as
 `ProbeFailure` with the reason already decided, and every path that gives up aborts its
-transport so no socket outlives its probe.
+transport so no socket outlives its probe. Over HTTPS the first handshake with each
+endpoint in a sweep also reads its certificate's expiry (`cert_expiry`), so a
+certificate about to lapse is seen weeks ahead, not when browsers start refusing it.
 """
 
 from __future__ import annotations
@@ -99,18 +101,28 @@ class HttpClient:
     """GETs endpoints; call `new_sweep()` before each sweep and `close()` at the end."""
 
     def __init__(
-        self, *, reuse_connections: bool = False, tls_verify: bool = True, max_idle: int = 256
+        self,
+        *,
+        reuse_connections: bool = False,
+        tls_verify: bool = True,
+        max_idle: int = 256,
+        tls_ca_file: str = "",
     ) -> None:
         self.reuse_connections = reuse_connections
         self.tls_verify = tls_verify
+        self.tls_ca_file = tls_ca_file
         self.max_idle = max_idle
+        # "host:port" -> Unix time its certificate expires, read once per sweep.
+        self.cert_expiry: dict[str, float] = {}
+        self._expiry_read: set[str] = set()
         self._idle: dict[tuple[bool, str, int], list[_Exchange]] = {}
         self._lookups: dict[str, asyncio.Future[list[str]]] = {}
         self._ssl: ssl.SSLContext | None = None
 
     def new_sweep(self) -> None:
-        """Forget name lookups so each sweep sees DNS as it is now."""
+        """Forget name lookups and certificates read, so each sweep sees them as they are."""
         self._lookups = {}
+        self._expiry_read = set()
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -204,10 +216,22 @@ class HttpClient:
             transport.abort()
             raise ProbeFailure("tls", f"TLS handshake with {endpoint.host} did not complete")
         conn.transport = secure
+        self._read_expiry(secure, endpoint)
+
+    def _read_expiry(self, transport: asyncio.Transport, endpoint: Endpoint) -> None:
+        """The peer certificate's notAfter, once per endpoint and sweep (it costs a parse)."""
+        where = f"{endpoint.host}:{endpoint.port}"
+        if where in self._expiry_read:
+            return
+        self._expiry_read.add(where)
+        cert = transport.get_extra_info("peercert")
+        not_after = cert.get("notAfter") if isinstance(cert, dict) else None
+        if isinstance(not_after, str):
+            self.cert_expiry[where] = float(ssl.cert_time_to_seconds(not_after))
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
-            context = ssl.create_default_context()
+            context = ssl.create_default_context(cafile=self.tls_ca_file or None)
             if not self.tls_verify:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE

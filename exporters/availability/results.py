@@ -6,7 +6,7 @@ Plain parallel lists indexed like the targets keep the per-sweep update cheap; t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from exporters.availability.probe import ProbeResult
@@ -38,8 +38,15 @@ class Results:
         self.sweeps = 0
         self.last_sweep: SweepReport | None = None
         self.generation = 0
+        # "host:port" -> Unix time its TLS certificate expires, as last seen.
+        self.cert_expiry: dict[str, float] = {}
 
-    def record(self, probes: Sequence[ProbeResult], report: SweepReport) -> None:
+    def record(
+        self,
+        probes: Sequence[ProbeResult],
+        report: SweepReport,
+        cert_expiry: Mapping[str, float] | None = None,
+    ) -> None:
         """Fold one sweep's results (in target order) into the state."""
         if len(probes) != len(self.targets):
             raise ValueError(f"{len(probes)} results for {len(self.targets)} targets")
@@ -52,6 +59,8 @@ class Results:
                 counts = self.failures[index]
                 reason = result.reason or "connect"
                 counts[reason] = counts.get(reason, 0) + 1
+        if cert_expiry is not None:
+            self.cert_expiry = dict(cert_expiry)
         self.sweeps += 1
         self.last_sweep = report
         self.generation += 1

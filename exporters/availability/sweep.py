@@ -43,6 +43,7 @@ class Sweeper:
             reuse_connections=settings.reuse_connections,
             tls_verify=settings.tls_verify,
             max_idle=settings.concurrency,
+            tls_ca_file=settings.tls_ca_file,
         )
         self.results = results or Results(self.targets)
 
@@ -83,7 +84,7 @@ class Sweeper:
             up=sum(1 for r in probes if r.up),
             not_started=sum(1 for r in probes if r.detail == _NOT_STARTED),
         )
-        self.results.record(probes, report)
+        self.results.record(probes, report, self.client.cert_expiry)
         if report.not_started:
             log.warning("sweep deadline hit: %d targets not probed", report.not_started)
         return report

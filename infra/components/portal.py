@@ -2,7 +2,9 @@
 
 In the lab the portal is a stand-in that serves every service of every unit in the
 inventory catalog (uploaded as JSON); nginx also joins every district network, which is
-how the one-stop-desk terminals reach the portal.
+how the one-stop-desk terminals reach the portal. With the stack's TLS settings nginx
+also answers HTTPS on 443 with the stack's certificate (the lab's from its own CA), which
+is how the availability exporter probes it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ import pulumi
 import pulumi_docker as docker
 
 from infra.components import common
+from infra.stackconfig import Tls
 
 PORTAL_PORT = 8080
 NGINX_PORT = 80
+NGINX_TLS_PORT = 443
+TLS_CERT_FILE = "/etc/nginx/tls/portal.pem"
+TLS_KEY_FILE = "/etc/nginx/tls/portal.key"
 CATALOG_FILE = "/etc/dvc-portal/catalog.json"
 
 
@@ -40,6 +46,7 @@ class PortalArgs:
     admin_token: pulumi.Output[str]
     catalog: dict[str, Any]
     sms_smsc: str = ""
+    tls: Tls | None = None
     ports: dict[str, int] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()
     # HOST:PORT of the registry the Docker host pulls images from ("" = built on it).
@@ -53,6 +60,7 @@ class Portal(pulumi.ComponentResource):
     nginx: docker.Container
     internal_url: str
     public_url: str
+    https_url: str
 
     def __init__(
         self, name: str, args: PortalArgs, opts: pulumi.ResourceOptions | None = None
@@ -62,6 +70,7 @@ class Portal(pulumi.ComponentResource):
         nginx_name = f"{args.prefix}nginx"
         self.internal_url = f"http://{portal_name}:{PORTAL_PORT}"
         self.public_url = f"http://{nginx_name}"
+        self.https_url = f"https://{nginx_name}" if args.tls else ""
         portal_image = common.image(
             "portal", f"{name}-portal-image", common.child(self), args.registry
         )
@@ -99,6 +108,14 @@ class Portal(pulumi.ComponentResource):
         nginx_image = common.image(
             "nginx", f"{name}-nginx-image", common.child(self), args.registry
         )
+        ports = [common.loopback_port(NGINX_PORT, args.ports.get("nginx", 0))]
+        uploads = []
+        if args.tls:
+            ports.append(common.loopback_port(NGINX_TLS_PORT, args.ports.get("nginxTls", 0)))
+            uploads = [
+                docker.ContainerUploadArgs(file=TLS_CERT_FILE, content=args.tls.cert),
+                docker.ContainerUploadArgs(file=TLS_KEY_FILE, content=args.tls.key),
+            ]
         self.nginx = docker.Container(
             f"{name}-nginx",
             name=nginx_name,
@@ -108,7 +125,8 @@ class Portal(pulumi.ComponentResource):
             networks_advanced=common.attach(
                 [args.dmz_network, args.app_network, *args.district_networks], nginx_name
             ),
-            ports=[common.loopback_port(NGINX_PORT, args.ports.get("nginx", 0))],
+            ports=ports,
+            uploads=uploads,
             healthcheck=common.healthcheck("curl -fsS http://127.0.0.1/nginx-health"),
             restart=common.RESTART,
             labels=common.container_labels(args.stack, "nginx"),
@@ -120,5 +138,6 @@ class Portal(pulumi.ComponentResource):
                 "nginx": self.nginx.name,
                 "internal_url": self.internal_url,
                 "public_url": self.public_url,
+                "https_url": self.https_url,
             }
         )

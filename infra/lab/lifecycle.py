@@ -23,7 +23,7 @@ from typing import Any
 from dvc_rollout import stack_outputs, statedir
 from dvc_rollout.stack_outputs import StackOutputs
 from infra import images
-from infra.lab import credentials, deployment, engine, health, oncall, records, stackfile
+from infra.lab import credentials, deployment, engine, health, oncall, records, stackfile, tls
 from infra.lab.docker_mocks import DockerMocks, PlanMocks
 from infra.lab.errors import LabEngineProblem
 from infra.lab.inprocess import PROJECT, ProgramRun, run_program
@@ -38,6 +38,7 @@ ADMIN_KEY_KEY = f"{PROJECT}:deskAdminKey"
 # endpoint -> (key in the `containers` output, container port, scheme)
 ENDPOINTS: dict[str, tuple[str, int, str]] = {
     "nginx": ("nginx", 80, "http"),
+    "nginx_https": ("nginx", 443, "https"),
     "portal": ("portal", 8080, "http"),
     "kannel_admin": ("kannel", 13000, "http"),
     "kannel_sendsms": ("kannel", 13013, "http"),
@@ -86,7 +87,19 @@ def stack_config(stack: str, sample: Sample | None = None) -> tuple[dict[str, An
         from playbooks import stack as stackkeys
 
         config[ADMIN_KEY_KEY] = stackkeys.public_key(stackkeys.admin_key(stack))
+    if config.get(f"{PROJECT}:labParts") in (True, "true"):
+        # HTTPS as in production, from the stack's own CA (keys under state/, 0600).
+        material = tls.ensure(stack, tls_names(stack))
+        config[f"{PROJECT}:tlsCert"] = material.server.cert
+        config[f"{PROJECT}:tlsKey"] = material.server.key
+        config[f"{PROJECT}:tlsCaCert"] = material.ca_cert
+        secret_keys.append(f"{PROJECT}:tlsKey")
     return config, secret_keys
+
+
+def tls_names(stack: str) -> list[str]:
+    """The names the portal front answers to: its container name, and from the host."""
+    return [f"dvc-{stack}-nginx", "localhost", "127.0.0.1"]
 
 
 def docker_host(config: dict[str, Any]) -> str:

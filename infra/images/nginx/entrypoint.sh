@@ -10,6 +10,11 @@ if [ ! -s "$conf" ]; then
         exit 1
     fi
     sed "s/@PORTAL_UPSTREAM@/$PORTAL_UPSTREAM/" /usr/share/dvc-nginx/dvc-portal.conf.in >"$conf"
+    # HTTPS too when the stack uploaded a certificate and its key (the lab's CA, or the
+    # city's in production); a drill swaps them and runs `nginx -s reload`.
+    if [ -s /etc/nginx/tls/portal.pem ] && [ -s /etc/nginx/tls/portal.key ]; then
+        cat /usr/share/dvc-nginx/dvc-portal-tls.conf.in >>"$conf"
+    fi
 fi
 
 host=${PORTAL_UPSTREAM%%:*}
