@@ -1,7 +1,9 @@
 """Benchmark: the availability exporter against Debian's blackbox_exporter, in one run.
 
-Both probe the same 2,676 health endpoints served by a local nginx on 127.0.0.1. The
-exporter sweeps on its own; blackbox_exporter is driven as Prometheus drives it, one
+Both probe the same 2,676 health endpoints served by a local nginx on 127.0.0.1, over HTTP
+and then over HTTPS (one TLS endpoint, an ECDSA P-256 certificate from a CA made for the
+run, which both verify; a fresh connection and a full handshake per probe on both sides).
+The exporter sweeps on its own; blackbox_exporter is driven as Prometheus drives it, one
 /probe request per target. CPU comes from /proc for each process (the driver's own CPU is
 reported apart), so the figures compare the work each prober does per probe.
 """
@@ -34,6 +36,7 @@ from checks.export import write
 from dvc_rollout.errors import EnvironmentProblem
 from exporters.availability.config import config_from_mapping
 from exporters.availability.targets import build_targets, labels_from_inventory, render_targets_file
+from infra.lab import tls
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -59,11 +62,16 @@ def scrape_seconds(port: int, path: str, times: int, gzip: bool = False) -> dict
 
 
 def run_exporter(
-    workdir: Path, reuse: bool, args: argparse.Namespace, config: Path, targets: Path
+    workdir: Path,
+    reuse: bool,
+    args: argparse.Namespace,
+    config: Path,
+    targets: Path,
+    name: str = "",
 ) -> dict[str, Any]:
     """Run the exporter for warm-up plus `args.sweeps` sweeps; measure CPU, RSS and scrapes."""
     port = free_port()
-    log_path = workdir / f"exporter-{'reuse' if reuse else 'fresh'}.log"
+    log_path = workdir / f"exporter-{name or ('reuse' if reuse else 'fresh')}.log"
     command = [
         sys.executable, "-m", "exporters.availability", "--listen", f"127.0.0.1:{port}",
         "--config", str(config), "--targets", str(targets), "--interval", str(args.interval),
@@ -107,6 +115,30 @@ def run_exporter(
     }
 
 
+def run_https(
+    workdir: Path,
+    args: argparse.Namespace,
+    nginx: NginxStand,
+    targets: Path,
+    labels: list[dict[str, str]],
+    ca_cert: str,
+) -> dict[str, Any]:
+    """Both probers against the stand's TLS endpoint, verifying the run's CA, fresh
+    connections (a full handshake per probe) on both sides."""
+    ca_file = workdir / "ca.pem"
+    ca_file.write_text(ca_cert, encoding="ascii")
+    mapping = {
+        "host": nginx.tls_host,
+        "default": {"url": "https://{host}/dvc/{unit_code}/{service_code}/health"},
+        "probe": {"tls_ca_file": str(ca_file)},
+    }
+    config = workdir / "availability-https.yml"
+    config.write_text(json.dumps(mapping), encoding="utf-8")  # JSON is YAML
+    urls = [t.url for t in build_targets(labels, config_from_mapping(mapping))]
+    exporter = run_exporter(workdir, False, args, config, targets, name="https")
+    return {"exporter": exporter, "blackbox": run_blackbox(urls, args, ca_cert)}
+
+
 def wait_for_sweeps(log_path: Path, count: int, within: float) -> list[tuple[int, int, float]]:
     """(up, targets, seconds) of the first `count` sweeps in the exporter's log."""
     deadline = time.monotonic() + within
@@ -123,9 +155,9 @@ def wait_for_sweeps(log_path: Path, count: int, within: float) -> list[tuple[int
         time.sleep(0.1)
 
 
-def run_blackbox(urls: list[str], args: argparse.Namespace) -> dict[str, Any]:
+def run_blackbox(urls: list[str], args: argparse.Namespace, ca_cert: str = "") -> dict[str, Any]:
     """Drive blackbox_exporter through warm-up plus `args.sweeps` rounds of /probe calls."""
-    with BlackboxStand(args.timeout) as blackbox:
+    with BlackboxStand(args.timeout, ca_cert) as blackbox:
         pid = blackbox.process.pid if blackbox.process else 0
         driver = ProbeDriver(blackbox.base, urls, args.concurrency)
 
@@ -167,6 +199,12 @@ def blackbox_version() -> str:
     return first[0] if first else "unknown"
 
 
+def https_verdict(exporter: dict[str, Any], blackbox: dict[str, Any]) -> dict[str, Any]:
+    """CPU per probe over HTTPS, fresh connections on both sides: the same ≤ 0.5× target."""
+    ratio = exporter["cpu_per_probe_seconds"] / blackbox["cpu_per_probe_seconds"]
+    return {"value": ratio, "target": TARGETS["cpu_ratio"], "met": ratio <= TARGETS["cpu_ratio"]}
+
+
 def verdicts(exporter: dict[str, Any], blackbox: dict[str, Any]) -> dict[str, Any]:
     """Each target of the issue with the measured figure and whether it is met."""
     ratio = exporter["cpu_per_probe_seconds"] / blackbox["cpu_per_probe_seconds"]
@@ -189,6 +227,10 @@ def table(report: dict[str, Any]) -> str:
     """The figures side by side, per probe in microseconds, then the targets."""
     runs = [(f"exporter ({r['connections']})", r) for r in report["exporter"]]
     runs.append(("blackbox_exporter", report["blackbox"]))
+    https = report.get("https")
+    if https:
+        runs.append(("exporter (https, fresh)", https["exporter"]))
+        runs.append(("blackbox (https)", https["blackbox"]))
     blackbox_cpu = report["blackbox"]["cpu_per_probe_seconds"]
     lines = [
         f"{'prober':<22}{'CPU µs/probe':>13}{'× blackbox':>11}{'sweep s (med/max)':>19}"
@@ -196,6 +238,8 @@ def table(report: dict[str, Any]) -> str:
     ]
     for name, run in runs:
         cpu = run["cpu_per_probe_seconds"]
+        peer = https["blackbox"] if https and "https" in name else None
+        blackbox_cpu = (peer or report["blackbox"])["cpu_per_probe_seconds"]
         sweeps = run["sweep_seconds"]
         lines.append(
             f"{name:<22}{cpu * 1e6:>13.1f}{cpu / blackbox_cpu:>11.2f}"
@@ -229,6 +273,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64, help="probes in flight, both")
     parser.add_argument("--scrapes", type=int, default=10, help="timed /metrics scrapes")
     parser.add_argument("--no-reuse-run", action="store_true", help="skip the reuse-mode run")
+    parser.add_argument("--no-https", action="store_true", help="skip the HTTPS comparison")
     args = parser.parse_args(argv)
     if not 1 <= args.sweeps <= 50 or not 1 <= args.scrapes <= 100:
         parser.error("--sweeps must be 1..50 and --scrapes 1..100")
@@ -238,7 +283,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     labels = labels_from_inventory()
-    with NginxStand() as nginx, tempfile.TemporaryDirectory(prefix="dvc-bench-") as tmp:
+    ca = tls.make_ca("DVC bench CA")
+    server = tls.issue(ca, ["127.0.0.1"])
+    https: dict[str, Any] = {}
+    with (
+        NginxStand(tls=(server.cert, server.key)) as nginx,
+        tempfile.TemporaryDirectory(prefix="dvc-bench-") as tmp,
+    ):
         workdir = Path(tmp)
         config = workdir / "availability.yml"
         config.write_text(f"host: {nginx.host}\n", encoding="utf-8")
@@ -248,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         modes = [False] if args.no_reuse_run else [False, True]
         exporter_runs = [run_exporter(workdir, reuse, args, config, targets) for reuse in modes]
         blackbox = run_blackbox(urls, args)
+        if not args.no_https:
+            https = run_https(workdir, args, nginx, targets, labels, ca.cert)
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "host": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
@@ -258,6 +311,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "blackbox": blackbox,
         "verdicts": verdicts(exporter_runs[0], blackbox),
     }  # fmt: skip
+    if https:
+        report["https"] = https
+        report["verdicts"]["https_cpu_per_probe_ratio"] = https_verdict(
+            https["exporter"], https["blackbox"]
+        )
     print(table(report))
     print(f"\nwrote {write_results(report).relative_to(ROOT)}")
     return 0 if all(v["met"] for v in report["verdicts"].values()) else 1

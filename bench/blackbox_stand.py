@@ -35,13 +35,18 @@ modules:
       fail_if_body_not_matches_regexp: ['"status":\\s*"ok"']
       preferred_ip_protocol: ip4
       ip_protocol_fallback: false
+{tls}"""
+TLS = """\
+      tls_config:
+        ca_file: {ca_file}
 """
 
 
 class BlackboxStand:
     """A blackbox_exporter process with the `http_2xx` module, stopped on exit."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, ca_cert: str = "") -> None:
+        """`ca_cert`: PEM of the CA HTTPS targets are verified against (as the exporter)."""
         found = shutil.which(BINARY)
         if found is None:
             raise EnvironmentProblem(f"{BINARY} is not installed: {INSTALL}")
@@ -49,6 +54,7 @@ class BlackboxStand:
         self.timeout = timeout
         self.port = free_port()
         self.workdir = Path(tempfile.mkdtemp(prefix="dvc-bench-blackbox-"))
+        self.ca_cert = ca_cert
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -57,7 +63,12 @@ class BlackboxStand:
 
     def __enter__(self) -> BlackboxStand:
         config = self.workdir / "blackbox.yml"
-        config.write_text(CONFIG.format(timeout=self.timeout))
+        tls = ""
+        if self.ca_cert:
+            ca_file = self.workdir / "ca.pem"
+            ca_file.write_text(self.ca_cert)
+            tls = TLS.format(ca_file=ca_file)
+        config.write_text(CONFIG.format(timeout=self.timeout, tls=tls))
         self.process = subprocess.Popen(
             [self.binary, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{self.port}",
              "--log.level=warn"],

@@ -1,7 +1,9 @@
 """A throwaway nginx on 127.0.0.1 that answers every unit-service health URL, for benchmarks.
 
 It runs from a temporary prefix with a generated config, so it touches no system nginx,
-and `NginxStand` stops it and removes the prefix when the `with` block ends.
+and `NginxStand` stops it and removes the prefix when the `with` block ends. Given a
+certificate it also answers the same URLs over HTTPS on `tls_port`, so both probers can be
+measured against one TLS endpoint.
 """
 
 from __future__ import annotations
@@ -43,7 +45,20 @@ http {{
         }}
         location / {{ return 404; }}
     }}
-}}
+{tls_server}}}
+"""
+
+_TLS_SERVER = """    server {{
+        listen 127.0.0.1:{port} ssl backlog=4096;
+        ssl_certificate {prefix}/server.pem;
+        ssl_certificate_key {prefix}/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location ~ ^/dvc/[^/]+/[^/]+/health$ {{
+            default_type application/json;
+            return 200 '{body}';
+        }}
+        location / {{ return 404; }}
+    }}
 """
 
 
@@ -70,12 +85,15 @@ def wait_for_port(port: int, deadline_seconds: float = 10.0) -> None:
 class NginxStand:
     """nginx serving `/dvc/<unit>/<service>/health` → 200 {"status":"ok"} on 127.0.0.1."""
 
-    def __init__(self, binary: str = "nginx") -> None:
+    def __init__(self, binary: str = "nginx", tls: tuple[str, str] | None = None) -> None:
+        """`tls`: (certificate, key) PEM text to serve HTTPS with on `tls_port` as well."""
         found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
         if found is None:
             raise EnvironmentProblem(f"nginx is not installed: {INSTALL}")
         self.binary = found
         self.port = free_port()
+        self.tls = tls
+        self.tls_port = free_port() if tls else 0
         self.prefix = Path(tempfile.mkdtemp(prefix="dvc-bench-nginx-"))
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -83,10 +101,27 @@ class NginxStand:
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def tls_host(self) -> str:
+        return f"127.0.0.1:{self.tls_port}"
+
     def __enter__(self) -> NginxStand:
         (self.prefix / "tmp").mkdir()
         conf = self.prefix / "nginx.conf"
-        conf.write_text(_CONFIG.format(prefix=self.prefix, port=self.port, body=HEALTH_BODY))
+        tls_server = ""
+        if self.tls:
+            (self.prefix / "server.pem").write_text(self.tls[0])
+            key = self.prefix / "server.key"
+            key.touch(mode=0o600)
+            key.write_text(self.tls[1])
+            tls_server = _TLS_SERVER.format(
+                prefix=self.prefix, port=self.tls_port, body=HEALTH_BODY
+            )
+        conf.write_text(
+            _CONFIG.format(
+                prefix=self.prefix, port=self.port, body=HEALTH_BODY, tls_server=tls_server
+            )
+        )
         self.process = subprocess.Popen(
             [
                 self.binary,
@@ -101,6 +136,8 @@ class NginxStand:
         )
         try:
             wait_for_port(self.port)
+            if self.tls:
+                wait_for_port(self.tls_port)
         except BaseException:
             self.stop()
             raise

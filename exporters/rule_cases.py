@@ -406,19 +406,22 @@ def _monitoring() -> list[Case]:
         ),
         Case("the watchdog always fires", [], [("1m", "DvcWatchdog", [Firing({}, 1)])]),
         Case(
-            "failed webhook deliveries: DvcNotificationsFailing; a quiet integration: not",
+            "failed webhook deliveries: DvcNotificationsFailing until a minute after the last; "
+            "a quiet integration: not",
             [
-                _up(ALERTMANAGER, "1x10"),
-                Series(failed, {**ALERTMANAGER, "integration": "webhook"}, "0x3 1+1x6"),
-                Series(failed, {**ALERTMANAGER, "integration": "email"}, "0x10"),
+                _up(ALERTMANAGER, "1x14"),
+                # failures from 4m to 9m (Alertmanager retrying), none after
+                Series(failed, {**ALERTMANAGER, "integration": "webhook"}, "0x3 1+1x5 6x6"),
+                Series(failed, {**ALERTMANAGER, "integration": "email"}, "0x14"),
             ],
             [
                 ("3m", "DvcNotificationsFailing", []),
                 (
                     "6m",
                     "DvcNotificationsFailing",
-                    [Firing({**ALERTMANAGER, "integration": "webhook"}, 3)],
+                    [Firing({**ALERTMANAGER, "integration": "webhook"}, 2)],
                 ),
+                ("12m", "DvcNotificationsFailing", []),
             ],
         ),
         Case(

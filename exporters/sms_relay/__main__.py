@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
         file=sys.stderr,
         flush=True,
     )
-    stop.wait()
+    serving.wait_until(stop)
     server.stop()
     return 0
 

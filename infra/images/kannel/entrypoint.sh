@@ -125,6 +125,7 @@ smsc-password = $(q "${!secret:-}")
 system-type = ""
 reconnect-delay = 5
 enquire-link-interval = 10
+connection-timeout = 30
 CONF
     done
 }
