@@ -371,8 +371,12 @@ def render(
             },
             {
                 # Nor can the relay's texts go out: the gateway alert already says why.
+                # (Not a relay nobody can read: the gateway does not explain that.)
                 "source_matchers": ['alertname="DvcSmsGatewayDown"'],
-                "target_matchers": ['alertname="DvcSmsRelayGatewayFailing"'],
+                "target_matchers": [
+                    'alertname="DvcSmsRelayGatewayFailing"',
+                    'evidence!="missing"',
+                ],
             },
         ],
         "receivers": receivers,
