@@ -245,22 +245,29 @@ def _terminal(
             )
     devices_vi = f"{eq.terminals} máy tính, {eq.printers} máy in, {eq.scanners} máy quét"
     devices_en = f"{eq.terminals} terminal(s), {eq.printers} printer(s), {eq.scanners} scanner(s)"
-    if gaps.missing:
-        return Finding(
-            "terminal",
-            "missing",
-            f"{len(gaps.missing)} gap(s) in the evidence of {devices_en} — "
-            f"{_listed([en for _, en in gaps.missing])}: run {redo}",
-            f"thiếu bằng chứng ({len(gaps.missing)}) cho {devices_vi} — "
-            f"{_listed([vi for vi, _ in gaps.missing])}: chạy {redo}",
-        )
+    missing_en = (
+        f"{len(gaps.missing)} gap(s) in the evidence of {devices_en} — "
+        f"{_listed([en for _, en in gaps.missing])}: run {redo}"
+    )
+    missing_vi = (
+        f"thiếu bằng chứng ({len(gaps.missing)}) cho {devices_vi} — "
+        f"{_listed([vi for vi, _ in gaps.missing])}: chạy {redo}"
+    )
     if gaps.failed:
-        return Finding(
-            "terminal",
-            "fail",
-            f"{len(gaps.failed)} check(s) not passed — {_listed([en for _, en in gaps.failed])}",
-            f"{len(gaps.failed)} mục kiểm tra không đạt — {_listed([vi for vi, _ in gaps.failed])}",
+        # A failed check is the stronger finding: it says what to fix, and a check skipped
+        # because of it (a test page on a disabled queue) would otherwise hide it as a gap.
+        failed_en = (
+            f"{len(gaps.failed)} check(s) not passed — {_listed([en for _, en in gaps.failed])}"
         )
+        failed_vi = (
+            f"{len(gaps.failed)} mục kiểm tra không đạt — {_listed([vi for vi, _ in gaps.failed])}"
+        )
+        if gaps.missing:
+            failed_en += f"; also {missing_en}"
+            failed_vi += f"; ngoài ra {missing_vi}"
+        return Finding("terminal", "fail", failed_en, failed_vi)
+    if gaps.missing:
+        return Finding("terminal", "missing", missing_en, missing_vi)
     runs = sorted({r.run_id for r in site.terminals.values()}, key=int)
     newest = min((ev.as_of - r.started).total_seconds() for r in site.terminals.values())
     checks = len(ev.expected_checks)

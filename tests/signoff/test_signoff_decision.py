@@ -111,6 +111,23 @@ def test_failed_check_gives_its_message_as_the_reason(evidence):
     assert "printer.queue_enabled không đạt" in f.reason_vi
 
 
+def test_a_failure_is_not_hidden_by_the_check_it_made_skip(evidence):
+    # A disabled queue fails printer.queue_enabled and skips the test page: the finding is
+    # the failure (what to fix), with the skipped page still listed, not a mere gap.
+    ev = _with_checks(
+        evidence("go"),
+        0,
+        CheckResult(check="printer.queue_enabled", outcome="failed", message="disabled"),
+        CheckResult(check="printer.test_page_prints", outcome="skipped", message="disabled"),
+    )
+    d = decide(ev, TH)
+    f = d.sites[0].finding("terminal")
+    assert (f.outcome, d.sites[0].verdict) == ("fail", "NO-GO")
+    assert f.reason.startswith("1 check(s) not passed — term-00376-1: printer.queue_enabled")
+    assert "also 1 gap(s)" in f.reason and "printer.test_page_prints skipped" in f.reason
+    assert "ngoài ra thiếu bằng chứng (1)" in f.reason_vi
+
+
 def test_a_run_that_only_skipped_is_missing_not_passed(evidence):
     # Wrong before: a complete run whose only result was `skipped` gave "1 checks passed".
     ev = evidence("go")
