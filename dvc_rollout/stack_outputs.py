@@ -74,6 +74,8 @@ class InternalEndpoints(_Strict):
     """Addresses as the stack's containers reach each other (names on its networks)."""
 
     nginx: str
+    # The portal front over HTTPS, when the stack gave it a certificate (the lab's own CA).
+    nginx_https: str = ""
     portal: str
     postgres: str
     kannel_admin: str

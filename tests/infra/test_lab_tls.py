@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from dvc_rollout import stack_outputs
 from infra.lab import lifecycle, tls
 from infra.lab.inprocess import run_program
 from infra.lab.recording import RecordingMocks
@@ -63,6 +64,9 @@ def test_lab_up_serves_the_portal_over_https_and_the_exporter_verifies_it(state:
     config, secret_keys = lifecycle.stack_config("unit")
     assert "dvc-rollout:tlsKey" in secret_keys
     run = run_program(RecordingMocks(), stack="unit", config=config, secret_keys=secret_keys)
+    # What `lab up` records goes through the contract between stages (it once did not).
+    model = stack_outputs.parse(run.outputs, "the unit stack's outputs")
+    assert model.internal_endpoints.nginx_https == "https://dvc-unit-nginx"
     found = _containers(run)
     nginx = _uploads(found["dvc-unit-nginx"])
     material = tls.ensure("unit", lifecycle.tls_names("unit"))
