@@ -23,12 +23,14 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from dvc_rollout import statedir
 from dvc_rollout.errors import UsageError
@@ -365,9 +367,12 @@ class Store:
         *,
         read_only: bool = False,
         clock: Callable[[], str] = now,
+        timeout: float = 30.0,
     ) -> None:
         self.path = Path(path) if path is not None else default_path()
         self.read_only = read_only
+        # How long a connection waits for another's lock (a reader in a scrape waits less).
+        self.timeout = timeout
         # When runs start and finish: UTC ISO text (a fixed clock replays a history).
         self.clock = clock
         if read_only:
@@ -386,11 +391,11 @@ class Store:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
             if self.read_only:
-                db = sqlite3.connect(
-                    f"file:{self.path}?mode=ro", uri=True, timeout=30, isolation_level=None
-                )
+                # Read-only by URI: a reader never creates, migrates or writes the file.
+                uri = f"file:{quote(str(self.path))}?mode=ro"
+                db = sqlite3.connect(uri, uri=True, timeout=self.timeout, isolation_level=None)
             else:
-                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreUnreadable(f"cannot open the results store {self.path}: {exc}") from None
         with closing(db):
@@ -405,7 +410,13 @@ class Store:
                     db.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.DatabaseError as exc:
                 raise StoreUnreadable(_unreadable(self.path, exc)) from None
-            yield db
+            try:
+                yield db
+            except sqlite3.DatabaseError as exc:
+                # A reader's query failing means a damaged store, never a refused write.
+                if not self.read_only or isinstance(exc, sqlite3.IntegrityError):
+                    raise
+                raise StoreUnreadable(_unreadable(self.path, exc)) from None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -567,8 +578,14 @@ class Store:
             rows = [r for r in rows if r.host in wanted]
         return rows
 
-    def latest(self, site_code: str | None = None) -> list[Result]:
-        """The newest result of every (site, host, check): the current state of readiness."""
+    def latest(
+        self, site_code: str | None = None, *, deadline: float | None = None
+    ) -> list[Result]:
+        """The newest result of every (site, host, check): the current state of readiness.
+
+        With a `deadline` (time.monotonic()), the query is interrupted there and
+        StoreUnreadable raised, so a reader inside a scrape never outlives the scrape.
+        """
         query = (
             "SELECT r.* FROM results r JOIN (SELECT MAX(id) AS id FROM results "
             "GROUP BY site_code, host, check_id) newest ON r.id = newest.id"
@@ -578,6 +595,8 @@ class Store:
             query += " WHERE r.site_code = ?"
             params = (site_code,)
         with self._connect() as db:
+            if deadline is not None:
+                db.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
             return [_result(r) for r in db.execute(query + " ORDER BY r.id", params)]
 
     def approvals(self, evidence_sha256: str | None = None) -> list[Approval]:

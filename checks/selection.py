@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from checks.checkset import DATACENTER
 from checks.results import Estate
 from dvc_rollout.errors import UsageError
 from dvc_rollout.stack_outputs import Kind
@@ -22,7 +23,6 @@ from inventory.store import Inventory, Site
 
 Backend = Literal["docker", "ssh", "ansible"]
 BACKENDS: tuple[Backend, ...] = ("docker", "ssh", "ansible")
-DATACENTER = "datacenter"
 # Data-center roles checked, in the order they are reported.
 DATACENTER_ROLES: tuple[str, ...] = ("postgres", "kannel", "portal", "nginx", "prometheus")
 

@@ -8,7 +8,6 @@ as an error and its cells as unknown (grey), never as healthy.
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 import threading
 import urllib.error
@@ -18,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from checks import readiness as checks_readiness
+from checks.results import Store, StoreError, StoreMissing
 from exporters import serving
 from signoff import status_history
 from signoff.adapters import SERVICE_UP, Prometheus
@@ -112,38 +113,29 @@ def alerts(url: str, timeout: float) -> list[dict[str, Any]]:
 
 
 def readiness(path: Path) -> list[dict[str, Any]]:
-    """Per district: sites checked, sites whose newest results all passed, newest result."""
-    if not path.is_file():
-        raise EvidenceUnavailable("readiness", f"no results store at {path}: run dvc-rollout check")
+    """Per district: sites checked, sites ready, newest result — read through the results
+    store's own read-only API and judged as the readiness exporter judges them
+    (`checks.readiness`: a skipped or missing check of the full set is not ready)."""
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            rows = db.execute(
-                """
-                SELECT r.district_code, r.district, r.site_code, r.outcome, r.time
-                FROM results r JOIN (SELECT MAX(id) AS id FROM results
-                                     GROUP BY site_code, host, check_id) n ON r.id = n.id
-                """
-            ).fetchall()
-    except sqlite3.Error as exc:
-        raise EvidenceUnavailable("readiness", f"cannot read {path}: {exc}") from None
+        newest = Store(path, read_only=True).latest()
+    except StoreMissing:
+        raise EvidenceUnavailable(
+            "readiness", f"no results store at {path}: run dvc-rollout check"
+        ) from None
+    except StoreError as exc:
+        raise EvidenceUnavailable("readiness", str(exc)) from None
     districts: dict[str, dict[str, Any]] = {}
-    bad: dict[str, set[str]] = {}
-    for code, name, site, outcome, time in rows:
-        d = districts.setdefault(code, {"code": code, "name": name, "sites": set(), "newest": ""})
-        d["sites"].add(site)
-        d["newest"] = max(d["newest"], time)
-        if outcome in ("failed", "error"):
-            bad.setdefault(code, set()).add(site)
-    return [
-        {
-            "code": code,
-            "name": d["name"],
-            "sites": len(d["sites"]),
-            "ready": len(d["sites"] - bad.get(code, set())),
-            "newest": d["newest"],
-        }
-        for code, d in sorted(districts.items())
-    ]
+    for site in checks_readiness.sites(newest):
+        if not site.district_code:
+            continue  # the data center is no district's desk
+        d = districts.setdefault(
+            site.district_code,
+            {"code": site.district_code, "name": site.district, "sites": 0, "ready": 0},
+        )
+        d["sites"] += 1
+        d["ready"] += site.ready
+        d["newest"] = max(d.get("newest", ""), site.newest)
+    return [districts[code] for code in sorted(districts)]
 
 
 def _hanoi_text(stamp: str) -> str:

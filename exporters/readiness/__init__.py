@@ -1,6 +1,7 @@
 """Go-live readiness exporter: the check results store as Prometheus metrics.
 
-Runs with the standard library and prometheus_client only (a Debian bookworm
-container has no pydantic), so it reads the SQLite store directly and takes every
-label it needs (district, phase, go-live date) from the rows the checks wrote.
+Runs with the standard library and prometheus_client (a Debian bookworm container): it
+reads the SQLite store through the store's own read-only API (`checks.results`) and
+judges sites with `checks.readiness`, taking every label it needs (district, phase,
+go-live date) from the rows the checks wrote.
 """

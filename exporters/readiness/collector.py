@@ -7,6 +7,9 @@ scrape's deadline; when it cannot be read, `dvc_readiness_up 0` and
 `dvc_readiness_error{reason}` say so and no site is reported ready or not (unknown is not
 "ready"). With no result at all, the newest result's age is +Inf, never NaN: "never" is
 older than any threshold.
+
+A site is ready only as `checks.readiness` decides for the status page too: every check
+of the full set passed on each of its terminals; skipped or missing is not ready.
 """
 
 from __future__ import annotations
@@ -18,15 +21,11 @@ from pathlib import Path
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
+from checks import readiness
+from checks.results import Result
 from exporters import serving
 from exporters.readiness.scope import ScopedSite
-from exporters.readiness.store import (
-    Latest,
-    StoreMissing,
-    StoreUnreadable,
-    read_latest,
-    timestamp,
-)
+from exporters.readiness.store import StoreMissing, StoreUnreadable, read_latest, timestamp
 
 SITE_LABELS = ("site_code", "unit", "district", "district_code", "phase")
 ERROR_REASONS = ("timeout", "unreadable")
@@ -72,7 +71,7 @@ class ReadinessCollector:
         if error is None:
             yield from self._sites(rows)
 
-    def _go_live(self, rows: Sequence[Latest]) -> GaugeMetricFamily:
+    def _go_live(self, rows: Sequence[Result]) -> GaugeMetricFamily:
         go_live = GaugeMetricFamily(
             "dvc_phase_go_live_timestamp_seconds",
             "When the phase goes live (Unix time, midnight Hanoi time).",
@@ -84,15 +83,17 @@ class ReadinessCollector:
             go_live.add_metric([phase], timestamp(day))
         return go_live
 
-    def _sites(self, rows: Sequence[Latest]) -> Iterator[GaugeMetricFamily]:
+    def _sites(self, rows: Sequence[Result]) -> Iterator[GaugeMetricFamily]:
         check_ok = GaugeMetricFamily(
             "dvc_site_check_ok",
-            "1 if the newest result of the check passed on every terminal of the site, else 0.",
+            "1 if the newest result of the check passed on every terminal of the site; 0 if "
+            "it failed, errored, was skipped or has no result on one of them.",
             labels=[*SITE_LABELS, "check"],
         )
         site_ready = GaugeMetricFamily(
             "dvc_site_ready",
-            "1 if every check of the site passed in its newest results (0 if never checked).",
+            "1 if every check of the full set passed on every terminal of the site in its "
+            "newest results (skipped or missing checks are not passed; 0 if never checked).",
             labels=list(SITE_LABELS),
         )
         site_checked = GaugeMetricFamily(
@@ -114,30 +115,31 @@ class ReadinessCollector:
             "dvc_readiness_newest_result_age_seconds",
             "Seconds since the newest check result was recorded (+Inf if there is none).",
         )
-        checks: dict[SiteKey, dict[str, bool]] = {}
-        for row in rows:
-            per_check = checks.setdefault(_site_key(row), {})
-            per_check[row.check] = per_check.get(row.check, True) and row.ok
+        seen: set[SiteKey] = set()
         districts: dict[tuple[str, str, str], list[bool]] = {}
-        for site, per_check in sorted(checks.items()):
-            for name, ok in sorted(per_check.items()):
-                check_ok.add_metric([*site, name], 1.0 if ok else 0.0)
-            ready = all(per_check.values())
-            site_ready.add_metric(list(site), 1.0 if ready else 0.0)
-            site_checked.add_metric(list(site), 1.0)
-            _, _, district, district_code, phase = site
-            if district_code:  # the data center belongs to no district
-                districts.setdefault((district_code, district, phase), []).append(ready)
-        for scoped in sorted({s.labels for s in self.scope} - set(checks)):
+        for site in readiness.sites(rows):
+            key: SiteKey = (
+                site.site_code,
+                site.unit,
+                site.district,
+                site.district_code,
+                site.phase,
+            )
+            seen.add(key)
+            for name, outcome in site.checks.items():
+                check_ok.add_metric([*key, name], 1.0 if outcome == readiness.PASSED else 0.0)
+            site_ready.add_metric(list(key), 1.0 if site.ready else 0.0)
+            site_checked.add_metric(list(key), 1.0)
+            if site.district_code:  # the data center belongs to no district
+                districts.setdefault((site.district_code, site.district, site.phase), []).append(
+                    site.ready
+                )
+        for scoped in sorted({s.labels for s in self.scope} - seen):
             site_ready.add_metric(list(scoped), 0.0)
             site_checked.add_metric(list(scoped), 0.0)
-        for labels, readiness in sorted(districts.items()):
-            ratio.add_metric(list(labels), sum(readiness) / len(readiness))
-            checked.add_metric(list(labels), float(len(readiness)))
+        for labels, ready in sorted(districts.items()):
+            ratio.add_metric(list(labels), sum(ready) / len(ready))
+            checked.add_metric(list(labels), float(len(ready)))
         newest = max((timestamp(r.time) for r in rows), default=None)
         age.add_metric([], self.clock() - newest if newest is not None else float("inf"))
         yield from (check_ok, site_ready, site_checked, ratio, checked, age)
-
-
-def _site_key(row: Latest) -> SiteKey:
-    return (row.site_code, row.unit, row.district, row.district_code, row.phase)

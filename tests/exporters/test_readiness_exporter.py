@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import shutil
 import sqlite3
+import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -13,11 +15,13 @@ from pathlib import Path
 import pytest
 from prometheus_client.registry import CollectorRegistry
 
+from checks.checkset import terminal_checks
 from checks.results import Result, Store
 from exporters import serving
 from exporters.readiness.collector import ReadinessCollector
 from exporters.readiness.scope import ScopedSite
 
+DEBIAN_PYTHON = "/usr/bin/python3"  # as the exporter image runs it
 NOW = datetime.fromisoformat("2017-07-10T08:10:00+00:00").timestamp()
 
 
@@ -50,19 +54,30 @@ def _add(
     )
 
 
+def _full(store: Store, run: int, site: str, district: str = "016", **outcomes: str) -> None:
+    """Every check of the full set on the site's terminal: passed unless named otherwise."""
+    for check in sorted(terminal_checks()):
+        _add(
+            store,
+            run,
+            site,
+            check,
+            outcomes.get(check.replace(".", "__"), "passed"),
+            district=district,
+        )
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     store = Store(tmp_path / "results.sqlite")
     first = store.start_run({})
-    _add(store, first, "016", "printer.queue_enabled", "failed")
-    _add(store, first, "016", "scanner.scanner_listed", "passed")
-    _add(store, first, "017", "printer.queue_enabled", "passed", district="017")
-    _add(store, first, "00376", "printer.queue_enabled", "passed")
+    _full(store, first, "016", printer__queue_enabled="failed")
+    _full(store, first, "017", district="017")
+    _full(store, first, "00376")
     _add(store, first, "00376", "printer.queue_enabled", "failed", host="term-00376-2")
-    _add(store, first, "00379", "printer.queue_enabled", "passed")
+    _full(store, first, "00379")
     _add(store, first, "datacenter", "kannel.smscs_online", "passed", host="kannel", district="")
-    second = store.start_run({})
-    _add(store, second, "017", "time.time_synchronised", "skipped", district="017")
+    store.finish_run(first)
     return store
 
 
@@ -89,7 +104,40 @@ def test_latest_outcome_per_site_and_check(store: Store) -> None:
     value = registry.get_sample_value
     assert value("dvc_site_check_ok", _site("016", check="printer.queue_enabled")) == 0.0
     assert value("dvc_site_check_ok", _site("016", check="scanner.scanner_listed")) == 1.0
-    assert value("dvc_site_check_ok", _site("017", "017", check="time.time_synchronised")) == 1.0
+    assert value("dvc_site_ready", _site("016")) == 0.0
+    assert value("dvc_site_ready", _site("017", "017")) == 1.0
+
+
+def test_a_skipped_check_is_not_ok_and_the_site_is_not_ready(store: Store) -> None:
+    """Skipped proves nothing about the desk: the sign-off calls it missing, so does on-call."""
+    again = store.start_run({})
+    _add(store, again, "017", "time.time_synchronised", "skipped", district="017")
+    store.finish_run(again)
+    value = _registry(store.path).get_sample_value
+    assert value("dvc_site_check_ok", _site("017", "017", check="time.time_synchronised")) == 0.0
+    assert value("dvc_site_check_ok", _site("017", "017", check="printer.queue_enabled")) == 1.0
+    assert value("dvc_site_ready", _site("017", "017")) == 0.0
+
+
+def test_a_check_of_the_full_set_never_run_is_not_ok(tmp_path: Path) -> None:
+    """A run narrowed to two checks (or older than a check) does not make the desk ready."""
+    store = Store(tmp_path / "results.sqlite")
+    run = store.start_run({})
+    _add(store, run, "00376", "printer.queue_enabled", "passed")
+    _add(store, run, "00376", "scanner.scanner_listed", "passed")
+    store.finish_run(run)
+    value = _registry(store.path).get_sample_value
+    assert value("dvc_site_check_ok", _site("00376", check="printer.queue_enabled")) == 1.0
+    assert value("dvc_site_check_ok", _site("00376", check="time.time_synchronised")) == 0.0
+    assert value("dvc_site_ready", _site("00376")) == 0.0
+    assert value("dvc_sites_ready_ratio", _district("016", "2")) == 0.0
+
+
+def test_a_check_missing_on_one_terminal_of_two_is_not_ok(store: Store) -> None:
+    """term-00376-2 ran one check: every other check is missing there."""
+    value = _registry(store.path).get_sample_value
+    assert value("dvc_site_check_ok", _site("00376", check="browser.browser_installed")) == 0.0
+    assert value("dvc_site_check_ok", _site("00379", check="browser.browser_installed")) == 1.0
 
 
 def test_a_check_failing_on_one_terminal_fails_the_site(store: Store) -> None:
@@ -103,20 +151,17 @@ def test_a_check_failing_on_one_terminal_fails_the_site(store: Store) -> None:
     assert registry.get_sample_value("dvc_site_ready", _site("00376")) == 0.0
 
 
+def _district(code: str, phase: str) -> dict[str, str]:
+    names = {"016": "Huyện Sóc Sơn", "017": "Huyện Đông Anh"}
+    return {"district_code": code, "district": names[code], "phase": phase}
+
+
 def test_ready_ratio_per_district_and_phase(store: Store) -> None:
-    registry = _registry(store.path)
-    ratio = registry.get_sample_value
-    labels = {"district_code": "016", "district": "Huyện Sóc Sơn"}
-    assert ratio("dvc_sites_ready_ratio", {**labels, "phase": "1"}) == 0.0
-    assert ratio("dvc_sites_ready_ratio", {**labels, "phase": "2"}) == 0.5
-    assert (
-        ratio(
-            "dvc_sites_ready_ratio",
-            {"district_code": "017", "district": "Huyện Đông Anh", "phase": "1"},
-        )
-        == 1.0
-    )
-    assert ratio("dvc_sites_checked", {**labels, "phase": "2"}) == 2.0
+    ratio = _registry(store.path).get_sample_value
+    assert ratio("dvc_sites_ready_ratio", _district("016", "1")) == 0.0
+    assert ratio("dvc_sites_ready_ratio", _district("016", "2")) == 0.5
+    assert ratio("dvc_sites_ready_ratio", _district("017", "1")) == 1.0
+    assert ratio("dvc_sites_checked", _district("016", "2")) == 2.0
 
 
 def test_the_data_center_is_no_district(store: Store) -> None:
@@ -220,3 +265,39 @@ def test_metrics_and_health_are_served_over_http(server: str) -> None:
     )
     with urllib.request.urlopen(f"{server}/-/healthy", timeout=10) as answer:
         assert answer.status == 200
+
+
+def test_the_exporter_image_reads_the_store_with_debian_python_alone(
+    store: Store, tmp_path: Path
+) -> None:
+    """What the exporter image carries is enough: Debian's python3 and prometheus_client,
+    the store's read API and the check set, no pydantic and no project venv."""
+    from infra import images
+
+    context = tmp_path / "context"
+    for arcname, source in images.context_files("exporter"):
+        if arcname.startswith("vendor/"):
+            continue  # the readiness exporter must not need pydantic
+        (context / arcname).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, context / arcname)
+    script = (
+        "import sys; from pathlib import Path; "
+        "from prometheus_client.registry import CollectorRegistry; "
+        "from exporters.readiness.collector import ReadinessCollector; "
+        "r = CollectorRegistry(); ReadinessCollector(Path(sys.argv[1]), r); "
+        "print(sorted((s.labels['site_code'], s.value) for m in r.collect() "
+        "if m.name == 'dvc_site_ready' for s in m.samples))"
+    )
+    done = subprocess.run(
+        [DEBIAN_PYTHON, "-s", "-c", script, str(store.path)],
+        capture_output=True,
+        text=True,
+        cwd=context,
+        env={"PYTHONPATH": str(context), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "[('00376', 0.0), ('00379', 1.0), ('016', 0.0), ('017', 1.0), ('datacenter', 1.0)]"
+    )

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from checks.checkset import terminal_checks
 from checks.results import Result, Store
 from signoff import files, status, status_page
 from signoff.criteria import Thresholds
@@ -166,19 +167,20 @@ def store(tmp_path: Path) -> Path:
     path = tmp_path / "results.sqlite"
     db = Store(path)
     run = db.start_run({"phase": 2})
-    for site, outcome in (("00376", "passed"), ("00379", "failed")):
-        db.add(
+    for site, failing in (("00376", ""), ("00379", "printer.queue_enabled")):
+        db.add_many(
             Result(
                 run_id=run,
                 time=datetime.now(UTC).isoformat(timespec="microseconds"),
                 site_code=site,
                 unit=site,
                 host=f"term-{site}-1",
-                check_id="printer_queue",
-                outcome=outcome,
+                check_id=check,
+                outcome="failed" if check == failing else "passed",
                 district="Huyện Sóc Sơn",
                 district_code="016",
             )
+            for check in sorted(terminal_checks())
         )
     db.finish_run(run)
     return path
