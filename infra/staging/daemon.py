@@ -34,6 +34,7 @@ from infra.staging.host import StagingHost
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
+COMMAND_TIMEOUT = 30.0  # `ip`, `iptables`, `umount`, `docker version`: seconds, never more
 
 
 def daemon_config(host: StagingHost) -> dict[str, object]:
@@ -56,7 +57,17 @@ def daemon_config(host: StagingHost) -> dict[str, object]:
 
 
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, check=False)
+    """Run a host tool; one that does not finish in COMMAND_TIMEOUT is an environment problem."""
+    try:
+        return subprocess.run(
+            argv, capture_output=True, text=True, check=False, timeout=COMMAND_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        raise EnvironmentProblem(
+            f"`{' '.join(argv)}` did not finish within {COMMAND_TIMEOUT:.0f} s: is the "
+            "machine's network stack or the staging engine stuck? (`dvc-rollout staging "
+            "down`, then `up` again)"
+        ) from None
 
 
 def _ip(*args: str) -> None:
@@ -115,8 +126,11 @@ def firewall_down(host: StagingHost) -> None:
     """Remove the staging rules wherever they were put."""
     for chain in ("DOCKER-USER", "FORWARD"):
         for rule in _rules(host):
-            while _run(["iptables", "-C", chain, *rule]).returncode == 0:
-                _run(["iptables", "-D", chain, *rule])
+            for _ in range(10):  # a rule inserted twice goes twice; a refusal ends the loop
+                if _run(["iptables", "-C", chain, *rule]).returncode != 0:
+                    break
+                if _run(["iptables", "-D", chain, *rule]).returncode != 0:
+                    break
 
 
 def pid(host: StagingHost) -> int | None:
@@ -130,10 +144,12 @@ def pid(host: StagingHost) -> int | None:
 
 
 def answers(host: StagingHost) -> bool:
-    """Whether the engine answers on its socket (locally, as root)."""
-    done = _run(
-        ["docker", "--host", f"unix://{host.socket}", "version", "-f", "{{.Server.Version}}"]
-    )
+    """Whether the engine answers on its socket (locally, as root) within a few seconds."""
+    argv = ["docker", "--host", f"unix://{host.socket}", "version", "-f", "{{.Server.Version}}"]
+    try:
+        done = subprocess.run(argv, capture_output=True, check=False, timeout=10)
+    except subprocess.TimeoutExpired:
+        return False
     return done.returncode == 0
 
 
@@ -157,7 +173,7 @@ def start(host: StagingHost) -> None:
     with log_path(host).open("ab") as log:
         # A session of its own, no inherited descriptors: it outlives this command and
         # holds none of its locks.
-        subprocess.Popen(
+        engine = subprocess.Popen(
             ["dockerd", "--config-file", str(config)],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -169,10 +185,15 @@ def start(host: StagingHost) -> None:
     while time.monotonic() < deadline:
         if answers(host):
             return
+        if engine.poll() is not None:  # it gave up (a bad setting, a port or file taken)
+            raise EnvironmentProblem(
+                f"the staging engine exited at start (status {engine.returncode}): see the "
+                f"end of {log_path(host)}"
+            )
         time.sleep(0.5)
     raise EnvironmentProblem(
         f"the staging engine did not answer on {host.socket} within {START_TIMEOUT:.0f} s: "
-        f"see {log_path(host)}"
+        f"see {log_path(host)}; `dvc-rollout staging down --stack {host.stack}` removes it"
     )
 
 

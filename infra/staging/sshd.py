@@ -28,8 +28,17 @@ SSHD = "/usr/sbin/sshd"
 HOST_KEY = "ssh_host_ed25519_key"
 
 
+COMMAND_TIMEOUT = 30.0  # ssh-keygen, useradd, sshd -t: seconds, never more
+START_TIMEOUT = 10.0
+
+
 def _run(argv: list[str], what: str) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, check=False, timeout=COMMAND_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        raise EnvironmentProblem(f"{what} did not finish within {COMMAND_TIMEOUT:.0f} s") from None
     if done.returncode != 0:
         raise EnvironmentProblem(f"{what} failed: {(done.stderr or done.stdout).strip()}")
     return done.stdout
@@ -140,6 +149,11 @@ def client_config(host: StagingHost) -> str:
             f"  UserKnownHostsFile {host.known_hosts}",
             "  StrictHostKeyChecking yes",
             "  BatchMode yes",
+            # A stalled engine connection ends instead of blocking its reader for ever
+            # (the Docker SDK's ssh transport reads its pipe with no timeout).
+            "  ConnectTimeout 20",
+            "  ServerAliveInterval 15",
+            "  ServerAliveCountMax 4",
             "",
         ]
     )
@@ -183,9 +197,15 @@ def start(host: StagingHost) -> None:
     if pid(host) is None:
         # sshd daemonises itself; it closes every descriptor it did not open.
         _run([SSHD, "-f", str(config)], f"starting sshd on 127.0.0.1:{host.ssh_port}")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + START_TIMEOUT
         while pid(host) is None and time.monotonic() < deadline:
             time.sleep(0.2)
+        if pid(host) is None:
+            raise EnvironmentProblem(
+                f"sshd on 127.0.0.1:{host.ssh_port} did not start within {START_TIMEOUT:.0f} s "
+                f"(no live pid in {run / 'sshd.pid'}): is the port taken? "
+                f"`{SSHD} -d -f {config}` shows why"
+            )
 
 
 def stop(host: StagingHost) -> None:
