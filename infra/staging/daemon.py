@@ -15,7 +15,12 @@ socket, so nothing of the machine's engine is shared. Networking is the delicate
   *bridged* within the staging subnets pass: routed traffic between two staging networks
   (say two districts) stays dropped, as the internal networks want;
 - its networks take their subnets from a pool of its own, away from the machine engine's
-  172.17-31.x and 192.168.x defaults.
+  172.17-31.x and 192.168.x defaults;
+- it is never restarted over the data of an earlier run: an engine with its own address
+  pools that finds its default network stored from before deletes the interface
+  `docker0` at start (Moby's `removeDefaultBridgeInterface`, meant for its own bridge,
+  but this is the machine engine's), and every later build or container on the machine's
+  default bridge fails. `start` refuses such a data root; `staging up` clears it first.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from infra.staging.host import StagingHost
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
+MACHINE_BRIDGE = "docker0"  # the machine engine's default bridge, never to be touched
 COMMAND_TIMEOUT = 30.0  # `ip`, `iptables`, `umount`, `docker version`: seconds, never more
 
 
@@ -157,13 +163,29 @@ def log_path(host: StagingHost) -> Path:
     return Path("/var/log") / f"{host.name}-dockerd.log"
 
 
+def has_data(host: StagingHost) -> bool:
+    """Whether the engine's data root holds anything (an earlier run's images, networks)."""
+    return host.data_root.is_dir() and any(host.data_root.iterdir())
+
+
+def _docker0() -> bool:
+    return _run(["ip", "link", "show", MACHINE_BRIDGE]).returncode == 0
+
+
 def start(host: StagingHost) -> None:
-    """Start the engine unless it runs; wait until it answers."""
+    """Start the engine unless it runs, from an empty data root; wait until it answers."""
     if pid(host) is not None and answers(host):
         firewall_up(host)
         return
     if shutil.which("dockerd") is None:
         raise EnvironmentProblem("dockerd is missing: install Debian's docker.io")
+    if has_data(host):
+        raise EnvironmentProblem(
+            f"the staging engine is stopped and {host.data_root} holds an earlier run's data: "
+            f"started over it, it would delete this machine's {MACHINE_BRIDGE}. Run "
+            f"`dvc-rollout staging down --stack {host.stack}`, then `staging up`"
+        )
+    had_docker0 = _docker0()
     host.run_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
     host.data_root.mkdir(parents=True, exist_ok=True, mode=0o710)
     config = host.run_dir / "daemon.json"
@@ -184,6 +206,11 @@ def start(host: StagingHost) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if answers(host):
+            if had_docker0 and not _docker0():
+                raise EnvironmentProblem(
+                    f"starting the staging engine deleted this machine's {MACHINE_BRIDGE}: "
+                    "restart the machine's Docker engine to get it back, and report this"
+                )
             return
         if engine.poll() is not None:  # it gave up (a bad setting, a port or file taken)
             raise EnvironmentProblem(

@@ -83,6 +83,15 @@ def up(host: StagingHost, progress: Progress | None = None) -> dict[str, str]:
         f"engine: {host.socket} (data {host.data_root}, bridge {host.bridge} "
         f"{host.bridge_address}, pools {host.address_pool})"
     )
+    if daemon.pid(host) is None and daemon.has_data(host):
+        # Restarted over its kept networks, the engine would delete this machine's docker0.
+        say(
+            f"engine: stopped, with the data of an earlier run in {host.data_root}: starting "
+            "it anew (its images, containers and registry go; push and `lab up` again)"
+        )
+        daemon.remove_data(host)
+        deployment.forget(host.stack)
+        stack_outputs.forget(host.stack)
     daemon.start(host)
     say(f"sshd: 127.0.0.1:{host.ssh_port}, account {host.user} forced to the engine's API")
     sshd.start(host)

@@ -25,6 +25,7 @@ from dvc_rollout import stack_outputs, statedir
 from dvc_rollout.stack_outputs import StackOutputs
 from infra import lab_monitoring
 from infra.lab import engine
+from infra.staging import daemon
 from infra.staging.host import StagingHost, from_stack
 from infra.staging.steps import Steps
 
@@ -74,6 +75,12 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
             steps.run("staging down", "staging", "down", "--stack", STACK)
         steps.deadline = time.monotonic() + SETUP_BUDGET
         steps.run("staging up", "staging", "up", "--stack", STACK)
+        # The engine stopped (a crash, a reboot) and `staging up` again: the fault that
+        # deleted this machine's docker0 when the engine restarted over its kept data.
+        daemon.stop(host)
+        steps.run("staging up", "staging", "up", "--stack", STACK)
+        docker0 = subprocess.run(["ip", "link", "show", "docker0"], capture_output=True, timeout=10)
+        assert docker0.returncode == 0, "restarting the staging host deleted docker0"
         steps.run("lab build --push", "lab", "build", "--push", "--stack", STACK)
         health = str(BUDGETS["lab up"] - 60)  # health waits leave a minute to deploy
         steps.run("lab up", "lab", "up", "--stack", STACK, "--timeout", health)
