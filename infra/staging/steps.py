@@ -101,5 +101,8 @@ def kill_group(child: subprocess.Popen[bytes]) -> None:
 
 
 def tail(log: Path) -> str:
+    """The log's `error:` lines (a command's one-line reason), then its last lines."""
     lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    return "\n".join(lines[-TAIL_LINES:]) or "(no output)"
+    errors = [line for line in lines if "error:" in line][-5:]
+    shown = [*errors, "--- last lines:", *lines[-TAIL_LINES:]] if errors else lines[-TAIL_LINES:]
+    return "\n".join(shown) or "(no output)"

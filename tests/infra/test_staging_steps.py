@@ -56,6 +56,17 @@ def test_a_failed_step_says_its_status_and_output(tmp_path: Path) -> None:
         steps.run("lab build --push")
 
 
+def test_a_failed_steps_reason_shows_above_the_noise_after_it(tmp_path: Path) -> None:
+    code = (
+        "print('dvc-rollout: error: the outputs of stack x do not hold its outputs')\n"
+        "for i in range(200): print('Exception ignored in: <finalize object>')\n"
+        "raise SystemExit(2)"
+    )
+    steps = Steps(tmp_path, {"lab up": 60}, program=[sys.executable, "-c", code])
+    with pytest.raises(StepFailed, match=r"(?s)exited 2 .*error: the outputs of stack x"):
+        steps.run("lab up")
+
+
 def test_the_overall_budget_caps_every_step(tmp_path: Path) -> None:
     steps = Steps(tmp_path, {"configure": 600}, program=[sys.executable, "-c", HANGS])
     steps.deadline = time.monotonic() + 2
