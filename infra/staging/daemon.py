@@ -26,6 +26,7 @@ socket, so nothing of the machine's engine is shared. Networking is the delicate
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import shutil
@@ -185,6 +186,7 @@ def start(host: StagingHost) -> None:
             f"started over it, it would delete this machine's {MACHINE_BRIDGE}. Run "
             f"`dvc-rollout staging down --stack {host.stack}`, then `staging up`"
         )
+    remove_networks(host)  # an earlier engine's, which would shadow the new ones' routes
     had_docker0 = _docker0()
     host.run_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
     host.data_root.mkdir(parents=True, exist_ok=True, mode=0o710)
@@ -248,8 +250,43 @@ def _mounts_under(root: Path) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
+def stale_bridges(host: StagingHost) -> list[str]:
+    """Bridges the engine made for its networks and left when it stopped (it removes them
+    only when a network is removed): those holding an address of its pool or district plan.
+
+    Left behind, each keeps its subnet's route, so the next engine's network with the same
+    subnet is not reached from this machine ('No route to host' to the desks).
+    """
+    done = _run(["ip", "-j", "addr", "show", "type", "bridge"])
+    if done.returncode != 0:
+        return []
+    ours = [ipaddress.IPv4Network(host.address_pool)]
+    if host.district_subnets:
+        ours.append(ipaddress.IPv4Network(host.district_subnets))
+    found = []
+    for link in json.loads(done.stdout or "[]"):
+        name = str(link.get("ifname", ""))
+        if not name.startswith("br-"):
+            continue
+        for info in link.get("addr_info", []):
+            if info.get("family") == "inet" and any(
+                ipaddress.IPv4Address(info["local"]) in net for net in ours
+            ):
+                found.append(name)
+                break
+    return found
+
+
+def remove_networks(host: StagingHost) -> None:
+    """Delete the stopped engine's leftover network bridges (`stale_bridges`)."""
+    for name in stale_bridges(host):
+        _run(["ip", "link", "del", name])
+
+
 def remove_data(host: StagingHost) -> None:
-    """Delete the engine's data root and runtime folder (the engine must be stopped)."""
+    """Delete the engine's data root, runtime folder and network bridges (the engine must
+    be stopped)."""
+    remove_networks(host)
     for root in (host.data_root, host.run_dir / "exec"):
         for point in _mounts_under(root):
             _run(["umount", "-l", point])

@@ -66,9 +66,12 @@ class Staging:
 
 
 @pytest.fixture(scope="module")
-def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
+def staging() -> Iterator[Staging]:
     host = from_stack(STACK)
-    steps = Steps(tmp_path_factory.mktemp("staging-ci-logs"), BUDGETS)
+    # Kept in the state folder (pytest's own tmp keeps only its last 3 runs, xdist's too).
+    logs = statedir.root() / "test-logs" / f"{STACK}-{time.strftime('%Y%m%dT%H%M%S')}"
+    logs.mkdir(parents=True, exist_ok=True)
+    steps = Steps(logs, BUDGETS)
     records = str(statedir.stack_dir(STACK) / "records.yaml")
     try:
         if _leftovers(host):
