@@ -114,6 +114,16 @@ class Alerting(_Strict):
     smtp_require_tls: bool | None = None
 
 
+class PrometheusShard(_Strict):
+    """A shard Prometheus: it scrapes its availability replicas, the stack's (global)
+    Prometheus federates it (exporters/federation.py)."""
+
+    shard: str  # "i/n", as the replicas it scrapes were given it (`--shard i/n`)
+    container: str
+    target: str  # HOST:PORT as the global Prometheus reaches it
+    scrape_targets: dict[str, list[str]]
+
+
 class Database(_Strict):
     name: str
     user: str
@@ -154,7 +164,10 @@ class StackOutputs(_Strict):
     # when the heartbeats stop ("" = none set: configure renders no heartbeat route).
     heartbeat_url: str = ""
     alerting: Alerting
+    # Job -> [HOST:PORT] the stack's Prometheus scrapes itself; with shards (below) it is
+    # the global server and federates the availability job from them instead.
     scrape_targets: dict[str, list[str]]
+    prometheus_shards: list[PrometheusShard] = Field(default_factory=list)
     sms_probe_url: str
     monitoring_timings: dict[str, Any]
     sample: Sample

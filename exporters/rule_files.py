@@ -6,6 +6,9 @@ every `for:` divided by a factor (at least `minimum`), which keeps their order (
 district outage still fires before the unit alerts it holds back).
 
     python -m exporters.rule_files --for-divisor 8 --out DIR   # writes DIR/<name>.yml
+
+`--tier shard|global` writes what one server of a federated layout evaluates
+(exporters/federation.py); the default, `single`, is every rule.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dvc_rollout.errors import ExitStatus, UsageError, run_command
+from exporters import federation
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 _FOR = re.compile(r"^(?P<head>[ \t]+for:[ \t]*)(?P<value>\S+)[ \t]*$", re.MULTILINE)
@@ -49,12 +53,19 @@ def scale_for(text: str, divisor: float, minimum: int = 5) -> str:
     return _FOR.sub(shorter, text)
 
 
-def rule_files(divisor: float = 1, source: Path = RULES_DIR) -> dict[str, str]:
-    """File name -> text of every rule file in `source` (scaled when divisor > 1)."""
+def rule_files(
+    divisor: float = 1, source: Path = RULES_DIR, tier: federation.Tier = "single"
+) -> dict[str, str]:
+    """File name -> text of every rule file in `source` a server of `tier` evaluates
+    (scaled when divisor > 1)."""
     found = sorted(source.glob("*.yml"))
     if not found:
         raise RuleFileError(f"no rule files in {source}: they ship in exporters/rules/*.yml")
-    texts = {p.name: p.read_text(encoding="utf-8") for p in found}
+    texts = {}
+    for path in found:
+        text = federation.split(path.read_text(encoding="utf-8"), tier, path.name)
+        if text is not None:
+            texts[path.name] = text
     if divisor == 1:
         return texts
     return {name: scale_for(text, divisor) for name, text in texts.items()}
@@ -68,10 +79,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--for-divisor", type=float, default=1.0, help="e.g. 8: 2m -> 15s")
     parser.add_argument("--source", type=Path, default=RULES_DIR, help="folder of rule files")
     parser.add_argument("--out", type=Path, required=True, help="folder to write them to")
+    parser.add_argument(
+        "--tier",
+        choices=federation.TIERS,
+        default="single",
+        help="the server's place: single (every rule), shard or global (exporters/federation.py)",
+    )
     args = parser.parse_args(argv)
 
     def write() -> int:
-        files = rule_files(args.for_divisor, args.source)
+        files = rule_files(args.for_divisor, args.source, federation.check_tier(args.tier))
         args.out.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             (args.out / name).write_text(text, encoding="utf-8")

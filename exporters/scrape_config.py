@@ -9,6 +9,8 @@ Job names are fixed (`availability`, `kannel`, `citizen_db`, `readiness`, and
 `alertmanager` for each `--alertmanager`, whose notification failures alert) because
 exporters/rules/alerts.yml and the dashboards select on them. Several `--availability`
 targets are the shards of one sharded exporter (`--shard i/n`): one job, many instances.
+A global server of a federated layout gives `--federate HOST:PORT` for each shard server
+instead: its `availability` job federates them (exporters/federation.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 import yaml
 
 from dvc_rollout.errors import DvcRolloutError, UsageError
+from exporters import federation
 
 JOBS = ("availability", "kannel", "citizen_db", "readiness", "sms_relay")
 _TARGET = re.compile(r"^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$")
@@ -49,8 +52,12 @@ def render(
     scrape_interval: str = "15s",
     alertmanagers: Sequence[str] = (),
     rule_files: Sequence[str] = (),
+    federate: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The whole prometheus.yml as a dict: only jobs that were given targets appear."""
+    """The whole prometheus.yml as a dict: only jobs that were given targets appear.
+
+    `federate`: the shard servers this (global) server takes the availability job from.
+    """
     check_duration(scrape_interval, "--scrape-interval")
     unknown = sorted(set(targets) - set(JOBS))
     if unknown:
@@ -58,7 +65,16 @@ def render(
     jobs: list[dict[str, Any]] = [
         {"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]}
     ]
+    shards = [check_target(t, "federate") for t in federate]
+    if shards and targets.get(federation.JOB):
+        raise ScrapeConfigError(
+            f"the {federation.JOB} job is scraped (--{federation.JOB}) or federated from shard "
+            "servers (--federate), not both"
+        )
     for job in JOBS:
+        if job == federation.JOB and shards:
+            jobs.append(federation.job(shards))
+            continue
         hosts = [check_target(t, job) for t in targets.get(job, ())]
         if not hosts:
             continue
@@ -90,6 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             metavar="HOST:PORT",
             help=f"a {job} exporter target (repeat for shards/replicas)",
         )
+    parser.add_argument(
+        "--federate",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="a shard Prometheus whose availability job this global server federates",
+    )
     parser.add_argument("--alertmanager", action="append", default=[], metavar="HOST:PORT")
     parser.add_argument("--rule-files", action="append", default=[], metavar="GLOB")
     parser.add_argument("--scrape-interval", default="15s")
@@ -100,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             scrape_interval=args.scrape_interval,
             alertmanagers=args.alertmanager,
             rule_files=args.rule_files,
+            federate=args.federate,
         )
     except DvcRolloutError as e:
         print(f"error: {e}", file=sys.stderr)

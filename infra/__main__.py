@@ -29,6 +29,7 @@ from infra.components import (
 )
 from infra.components.common import host_url
 from infra.components.district_network import TerminalSite
+from infra.components.monitoring import PROMETHEUS_PORT
 from infra.lab import oncall as lab_oncall
 
 settings = stackconfig.read()
@@ -152,6 +153,10 @@ exporters = exporter_specs.specs(
     ),
 )
 scrape_targets = exporter_specs.scrape_targets(exporters, prefix)
+# Past one Prometheus (exporters/federation.py): a shard server per availability replica,
+# federated by the stack's Prometheus, which alerts and which everything reads.
+shard_scrapes = exporter_specs.shard_targets(exporters, prefix)
+shard_servers = {i: f"{prefix}prometheus-shard-{i}:{PROMETHEUS_PORT}" for i in shard_scrapes}
 alertmanager_target = f"{prefix}alertmanager:9093"
 webhook_url = f"http://{prefix}webhook:9095/alerts/default"
 heartbeat_url = (
@@ -182,7 +187,21 @@ monitoring = Monitoring(
         exporters=exporters,
         ports=ports,
         prometheus_files=(
-            lab_monitoring.prometheus_files(scrape_targets, alertmanager_target)
+            lab_monitoring.prometheus_files(
+                scrape_targets,
+                alertmanager_target,
+                tier="global" if shard_servers else "single",
+                federate=list(shard_servers.values()),
+            )
+            if settings.lab_parts
+            else {}
+        ),
+        shards=len(shard_servers),
+        shard_files=(
+            {
+                i: lab_monitoring.prometheus_files(jobs, "", tier="shard")
+                for i, jobs in shard_scrapes.items()
+            }
             if settings.lab_parts
             else {}
         ),
@@ -261,6 +280,18 @@ pulumi.export(
     },
 )
 pulumi.export("scrape_targets", scrape_targets)
+pulumi.export(
+    "prometheus_shards",
+    [
+        {
+            "shard": f"{i}/{len(shard_servers)}",
+            "container": monitoring.prometheus_shards[i].name,
+            "target": shard_servers[i],
+            "scrape_targets": shard_scrapes[i],
+        }
+        for i in shard_servers
+    ],
+)
 pulumi.export("sms_probe_url", sms_probe_url)
 # How Alertmanager reaches people besides webhooks; `dvc-rollout configure` renders the same.
 # Production's smarthost is the city's own: set it in the stack's Ansible vars instead.

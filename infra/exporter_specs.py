@@ -85,34 +85,53 @@ def availability_config(settings: StackSettings, wiring: Wiring) -> dict[str, An
     return config
 
 
-def availability(settings: StackSettings, wiring: Wiring, timings: Timings) -> ExporterSpec:
+def availability(settings: StackSettings, wiring: Wiring, timings: Timings) -> list[ExporterSpec]:
+    """The availability exporter: one, or one replica per shard (`--shard i/n`, named
+    `availability-<i>`, each scraped by its shard Prometheus), each probing its slice."""
     uploads = {
         AVAILABILITY_CONFIG: yaml.safe_dump(availability_config(settings, wiring), sort_keys=False),
         AVAILABILITY_TARGETS: render_targets_file(settings.availability_targets),
     }
     if settings.tls is not None and settings.tls.ca_cert:
         uploads[AVAILABILITY_CA] = settings.tls.ca_cert
-    return ExporterSpec(
-        name="availability",
-        command=[
-            "python3",
-            "-m",
-            "exporters.availability",
-            "--listen",
-            f"0.0.0.0:{AVAILABILITY_PORT}",
-            "--config",
-            AVAILABILITY_CONFIG,
-            "--targets",
-            AVAILABILITY_TARGETS,
-            "--interval",
-            _num(timings.availability_interval),
-            "--timeout",
-            _num(timings.availability_timeout),
-        ],
-        port=AVAILABILITY_PORT,
-        networks=[wiring.networks["dmz"]],
-        uploads=uploads,
-    )
+    command = [
+        "python3",
+        "-m",
+        "exporters.availability",
+        "--listen",
+        f"0.0.0.0:{AVAILABILITY_PORT}",
+        "--config",
+        AVAILABILITY_CONFIG,
+        "--targets",
+        AVAILABILITY_TARGETS,
+        "--interval",
+        _num(timings.availability_interval),
+        "--timeout",
+        _num(timings.availability_timeout),
+    ]
+    count = settings.monitoring_shards
+    if count == 1:
+        return [
+            ExporterSpec(
+                name="availability",
+                command=command,
+                port=AVAILABILITY_PORT,
+                networks=[wiring.networks["dmz"]],
+                uploads=uploads,
+            )
+        ]
+    return [
+        ExporterSpec(
+            name=f"availability-{i}",
+            job="availability",
+            command=[*command, "--shard", f"{i}/{count}"],
+            port=AVAILABILITY_PORT,
+            networks=[wiring.networks["dmz"]],
+            uploads=uploads,
+            shard=i,
+        )
+        for i in range(1, count + 1)
+    ]
 
 
 def kannel(settings: StackSettings, wiring: Wiring, timings: Timings) -> ExporterSpec:
@@ -233,7 +252,7 @@ def specs(settings: StackSettings, wiring: Wiring) -> list[ExporterSpec]:
     """Every exporter of the stack, with the lab's or production's probe timings."""
     timings = LAB if settings.lab_parts else PRODUCTION
     return [
-        availability(settings, wiring, timings),
+        *availability(settings, wiring, timings),
         kannel(settings, wiring, timings),
         citizen_db(settings, wiring, timings),
         readiness(settings),
@@ -242,8 +261,22 @@ def specs(settings: StackSettings, wiring: Wiring) -> list[ExporterSpec]:
 
 
 def scrape_targets(found: Sequence[ExporterSpec], prefix: str) -> dict[str, Any]:
-    """Prometheus job -> [HOST:PORT], the stack output `exporters.scrape_config` reads."""
+    """Prometheus job -> [HOST:PORT] the stack's (global) Prometheus scrapes itself, the
+    stack output `exporters.scrape_config` reads; the replicas of a sharded exporter are
+    their shard servers' (`shard_targets`)."""
     jobs: dict[str, list[str]] = {}
     for spec in found:
-        jobs.setdefault(spec.job_name, []).append(spec.target(prefix))
+        if not spec.shard:
+            jobs.setdefault(spec.job_name, []).append(spec.target(prefix))
     return jobs
+
+
+def shard_targets(found: Sequence[ExporterSpec], prefix: str) -> dict[int, dict[str, list[str]]]:
+    """Shard -> job -> [HOST:PORT]: what each shard Prometheus scrapes."""
+    shards: dict[int, dict[str, list[str]]] = {}
+    for spec in found:
+        if spec.shard:
+            shards.setdefault(spec.shard, {}).setdefault(spec.job_name, []).append(
+                spec.target(prefix)
+            )
+    return dict(sorted(shards.items()))

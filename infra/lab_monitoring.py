@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import yaml
 
 import inventory
-from exporters import alertmanager, rule_files, scrape_config
+from exporters import alertmanager, federation, rule_files, scrape_config
 from inventory import model
 
 PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
@@ -65,20 +65,31 @@ def settle_seconds() -> float:
 
 
 def prometheus_files(
-    targets: Mapping[str, Sequence[str]], alertmanager_target: str, timings: LabTimings = TIMINGS
+    targets: Mapping[str, Sequence[str]],
+    alertmanager_target: str,
+    timings: LabTimings = TIMINGS,
+    *,
+    tier: federation.Tier = "single",
+    federate: Sequence[str] = (),
 ) -> dict[str, str]:
-    """prometheus.yml scraping `targets` (job -> [HOST:PORT]) plus the lab's rule files."""
+    """prometheus.yml scraping `targets` (job -> [HOST:PORT]) plus the lab's rule files.
+
+    `tier` and `federate` place the server in a federated layout (exporters/federation.py):
+    a shard evaluates the per-pair rules and alerts no one (`alertmanager_target` ""), the
+    global server federates the shards at `federate`.
+    """
     config = scrape_config.render(
         targets,
         scrape_interval=timings.scrape_interval,
-        alertmanagers=[alertmanager_target],
+        alertmanagers=[alertmanager_target] if alertmanager_target else [],
         rule_files=[f"{RULES_DIR}/*.yml"],
+        federate=federate,
     )
     header = (
         "# Lab config rendered by infra/lab_monitoring.py (dvc-rollout configure replaces it)\n"
     )
     files = {PROMETHEUS_CONFIG: header + yaml.safe_dump(config, sort_keys=False)}
-    for name, text in rule_files.rule_files(timings.for_divisor).items():
+    for name, text in rule_files.rule_files(timings.for_divisor, tier=tier).items():
         files[f"{RULES_DIR}/{name}"] = text
     return files
 

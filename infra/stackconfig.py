@@ -98,6 +98,9 @@ class StackSettings:
     availability_targets: list[dict[str, str]] = field(default_factory=list)
     readiness_scope: list[ScopedSite] = field(default_factory=list)
     tls: Tls | None = None
+    # Availability exporter replicas, each scraped by its own shard Prometheus under a
+    # global one (exporters/federation.py); 1 = one exporter, one Prometheus.
+    monitoring_shards: int = 1
 
     @property
     def prefix(self) -> str:
@@ -157,6 +160,18 @@ def availability_targets(
         for pair in inv.pairs(districts=codes)
         if not lab_parts or pair.place.code in sites
     ]
+
+
+MAX_SHARDS = 16
+
+
+def _shards(raw: int | None) -> int:
+    count = 1 if raw is None else raw
+    if not 1 <= count <= MAX_SHARDS:
+        raise UsageError(
+            f"{NAMESPACE}:monitoringShards is {count}: give 1 (one Prometheus) to {MAX_SHARDS}"
+        )
+    return count
 
 
 def _kind(raw: str | None) -> Kind:
@@ -236,4 +251,5 @@ def read(config: pulumi.Config | None = None) -> StackSettings:
         catalog=catalog(inv),
         availability_targets=availability_targets(inv, districts, lab_parts),
         readiness_scope=readiness_scope(inv, districts, lab_parts),
+        monitoring_shards=_shards(cfg.get_int("monitoringShards")),
     )

@@ -151,14 +151,36 @@ def smscs(outputs: StackOutputs) -> list[dict[str, Any]]:
     return found
 
 
-def scrape_args(outputs: StackOutputs) -> list[str]:
-    """Arguments of `exporters.scrape_config` for the stack: its exporters' targets
-    (outputs `scrape_targets`: job -> [host:port]) and its alertmanagers."""
+def _job_args(jobs: Mapping[str, Sequence[str]]) -> list[str]:
     found: list[str] = []
-    for job, targets in sorted(outputs.scrape_targets.items()):
+    for job, targets in sorted(jobs.items()):
         for target in targets:
             found.extend([f"--{job.replace('_', '-')}", str(target)])
+    return found
+
+
+def scrape_args(outputs: StackOutputs) -> list[str]:
+    """Arguments of `exporters.scrape_config` for the stack's Prometheus: its exporters'
+    targets (outputs `scrape_targets`: job -> [host:port]), the shard servers it
+    federates if any (`prometheus_shards`) and its alertmanagers."""
+    found = _job_args(outputs.scrape_targets)
+    for shard in outputs.prometheus_shards:
+        found.extend(["--federate", shard.target])
     found.extend(["--alertmanager", _strip_scheme(outputs.internal_endpoints.alertmanager)])
+    return found
+
+
+def shard_hosts(outputs: StackOutputs) -> dict[str, dict[str, Any]]:
+    """Each shard Prometheus as a host of the `prometheus` group, with what it scrapes and
+    the rules it evaluates (exporters/federation.py); it alerts no one."""
+    found = {}
+    for shard in outputs.prometheus_shards:
+        host = f"prometheus-shard-{shard.shard.split('/')[0]}"
+        found[host] = {
+            **connection_vars(host, outputs, shard.container, terminal=False),
+            "dvc_scrape_args": _job_args(shard.scrape_targets),
+            "dvc_prometheus_tier": "shard",
+        }
     return found
 
 
@@ -204,6 +226,7 @@ def stack_vars(outputs: StackOutputs) -> dict[str, Any]:
         found["dvc_sendsms_user"] = outputs.credentials.sendsms_user
     found.update(alerting_vars(outputs))
     found["dvc_scrape_args"] = scrape_args(outputs)
+    found["dvc_prometheus_tier"] = "global" if outputs.prometheus_shards else "single"
     found["dvc_monitoring_timings"] = dict(outputs.monitoring_timings)
     found["dvc_smscs"] = smscs(outputs)
     found["dvc_check_ssh_keys"] = stackfiles.check_public_keys(outputs.stack, outputs.own_check_key)
@@ -248,6 +271,9 @@ def build_plain(inv: Inventory, outputs: StackOutputs) -> dict[str, Any]:
         container = getattr(containers, key, None)
         found.setdefault(group, {"hosts": []})["hosts"].append(host)
         hostvars[host] = connection_vars(host, outputs, container, terminal=False)
+    for host, shard_vars in shard_hosts(outputs).items():
+        found["prometheus"]["hosts"].append(host)
+        hostvars[host] = shard_vars
     found["all"]["vars"] = stack_vars(outputs)
     return found
 

@@ -1,6 +1,9 @@
 """Monitoring on `mgmt`: Prometheus, Alertmanager and, in the lab, a notification recorder
 and the dead-man's switch that notices when the alerting pipeline itself goes silent.
 
+With shards (exporters/federation.py) one more Prometheus per shard scrapes that shard's
+availability exporter; the stack's `prometheus` is then the global server federating them.
+
 The project's exporters (`infra/exporters.py`) each run as an `ExporterSpec` from the
 shared exporter image on `mgmt` plus the networks they probe; they publish no port,
 Prometheus scrapes them by name. Config files given in `prometheus_files` and
@@ -50,6 +53,8 @@ class ExporterSpec:
     uploads: Mapping[str, str] = field(default_factory=dict)
     # A folder kept on a named volume of its own (e.g. a store the exporter reads).
     data_dir: str = ""
+    # The shard Prometheus that scrapes this replica (1..n); 0: the stack's own Prometheus.
+    shard: int = 0
 
     @property
     def job_name(self) -> str:
@@ -80,6 +85,10 @@ class MonitoringArgs:
     # Prometheus' --rules.alert.resend-delay: how soon Alertmanager hears that the
     # watchdog stopped when Prometheus does (alerts expire 4 resend delays after the last).
     alert_resend_delay: str = "15s"
+    # Shard Prometheus servers (0: the one Prometheus scrapes every exporter).
+    shards: int = 0
+    # Shard -> config files uploaded into its Prometheus before it starts (the lab's).
+    shard_files: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -91,6 +100,7 @@ class Monitoring(pulumi.ComponentResource):
     smtp: docker.Container | None
     deadman: docker.Container | None
     exporters: dict[str, docker.Container]
+    prometheus_shards: dict[int, docker.Container]
 
     def __init__(
         self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
@@ -153,6 +163,20 @@ class Monitoring(pulumi.ComponentResource):
             args.ports.get("prometheus", 0),
             args.prometheus_files,
         )
+        self.prometheus_shards = {
+            i: self._service(
+                name,
+                args,
+                f"prometheus-shard-{i}",
+                PROMETHEUS_PORT,
+                "/-/ready",
+                [],
+                0,
+                args.shard_files.get(i),
+                image_name="prometheus",
+            )
+            for i in range(1, args.shards + 1)
+        }
         self.exporters = {}
         if args.exporters:
             image = common.image(
@@ -197,6 +221,7 @@ class Monitoring(pulumi.ComponentResource):
                 "smtp": self.smtp.name if self.smtp else None,
                 "deadman": self.deadman.name if self.deadman else None,
                 "exporters": {k: c.name for k, c in self.exporters.items()},
+                "prometheus_shards": {str(i): c.name for i, c in self.prometheus_shards.items()},
             }
         )
 
@@ -212,12 +237,15 @@ class Monitoring(pulumi.ComponentResource):
         files: Mapping[str, pulumi.Input[str]] | None = None,
         image_name: str = "",
     ) -> docker.Container:
+        """One server of the monitoring: `role` names it, `image_name` (default: the role)
+        runs it."""
         cname = f"{args.prefix}{role}"
         image = common.image(
             image_name or role, f"{name}-{role}-image", common.child(self), args.registry
         )
+        data_dir = DATA_DIRS.get(image_name or role)  # a shard Prometheus keeps its own
         volumes = []
-        if role in DATA_DIRS:
+        if data_dir:
             volume = docker.Volume(
                 f"{name}-{role}-data",
                 name=f"{cname}-data",
@@ -225,7 +253,7 @@ class Monitoring(pulumi.ComponentResource):
                 opts=common.child(self),
             )
             volumes.append(
-                docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIRS[role])
+                docker.ContainerVolumeArgs(volume_name=volume.name, container_path=data_dir)
             )
         return docker.Container(
             f"{name}-{role}",

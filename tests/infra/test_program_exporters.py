@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import inventory
+from exporters.availability.targets import parse_shard, select
 from infra.lab import stackfile
 from infra.lab.inprocess import ProgramRun, run_program
 from infra.lab.recording import RecordingMocks
@@ -20,8 +21,9 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"
 EXPORTERS = ("availability", "kannel", "citizen-db", "readiness")
 
 
-def run_stack(stack_file: str, stack: str) -> ProgramRun:
+def run_stack(stack_file: str, stack: str, **overrides: Any) -> ProgramRun:
     config: dict[str, Any] = stackfile.load(stack_file)
+    config.update({f"dvc-rollout:{k}": v for k, v in overrides.items()})
     config.update({f"dvc-rollout:{k}": f"not-a-real-{k}" for k in SECRET_KEYS})
     config["dvc-rollout:smppPasswords"] = {"telco-1": "not-a-real-smpp"}
     config["dvc-rollout:smtpPassword"] = "not-a-real-smtpPassword"
@@ -102,10 +104,46 @@ def test_availability_probes_the_sampled_desks_through_nginx(lab: ProgramRun) ->
     assert len(targets) == sum(1 for p in inv.pairs() if p.place.code in sites)
 
 
-def test_production_availability_probes_every_pair(production: ProgramRun) -> None:
-    files = uploads(exporter(production, "availability"))
-    targets = json.loads(files["/etc/dvc-availability-targets.json"])["targets"]
-    assert len(targets) == len(inventory.load().pairs()) == 2676
+def _shard_pairs(run: ProgramRun) -> dict[str, list[tuple[str, str]]]:
+    """Replica -> the pairs it probes: its targets file through the exporter's own split."""
+    found = {}
+    for name in run.outputs["containers"]["exporters"]:
+        if not name.startswith("availability"):
+            continue
+        state = exporter(run, name)
+        command = unwrap(state["command"])
+        shard = parse_shard(command[command.index("--shard") + 1])
+        targets = json.loads(uploads(state)["/etc/dvc-availability-targets.json"])["targets"]
+        found[name] = [(t["unit_code"], t["service"]) for t in select(targets, shard=shard)]
+    return found
+
+
+@pytest.mark.parametrize("stack", ["production", "staging", "staging-ci"])
+def test_the_availability_shards_probe_every_pair_exactly_once(stack: str) -> None:
+    """Production's two shards; the staging stacks' sample split the same way."""
+    run = run_stack(stack, stack, monitoringShards=2)
+    shards = _shard_pairs(run)
+    assert sorted(shards) == ["availability-1", "availability-2"]
+    assert all(shards.values()), shards  # each replica has its slice
+    probed = [pair for pairs in shards.values() for pair in pairs]
+    assert len(probed) == len(set(probed))  # no pair twice
+    sample = run.outputs["sample"]["districts"]
+    sites = {s for d in sample for s in d["sites"]}
+    wanted = {
+        (p.place.code, p.service.code)
+        for p in inventory.load().pairs(districts=[d["code"] for d in sample])
+        if stack == "production" or p.place.code in sites  # stand-ins: the desks' units
+    }
+    assert set(probed) == wanted  # ...and none left out
+    if stack == "production":
+        assert len(probed) == 2676
+    # each replica's shard Prometheus scrapes it and nothing else; the stack's federates them
+    for shard in run.outputs["prometheus_shards"]:
+        index = shard["shard"].split("/")[0]
+        assert shard["scrape_targets"] == {
+            "availability": [f"dvc-{stack}-exporter-availability-{index}:9601"]
+        }
+    assert "availability" not in run.outputs["scrape_targets"]
 
 
 def test_kannel_loops_the_sms_probe_back_to_the_kannel_exporter(lab: ProgramRun) -> None:
@@ -234,3 +272,12 @@ def test_production_runs_no_mail_server_and_texts_through_its_relay(
     assert production.outputs["alerting"] == {
         "sms_relay_url": "http://dvc-production-exporter-sms-relay:9606/sms"
     }
+
+
+@pytest.mark.parametrize("count", [0, -1, 17])
+def test_a_shard_count_out_of_range_is_refused_naming_the_setting(count: int) -> None:
+    from dvc_rollout.errors import UsageError
+    from infra import stackconfig
+
+    with pytest.raises(UsageError, match=rf"monitoringShards is {count}: give 1"):
+        stackconfig._shards(count)

@@ -193,7 +193,12 @@ def test_production_reaches_every_terminal_over_ssh(inv, monkeypatch, production
         "ansible_become": True,
     }
     assert hostvars["term-016-1"]["ansible_host"] == "term-016-1"
-    assert not any("dvc-" in str(v) for h in hostvars.values() for v in h.values())
+    # no host is reached as a lab container (scrape targets do name the data center's)
+    reach = [v for h in hostvars.values() for k, v in h.items() if k.startswith("ansible_")]
+    assert not any("dvc-" in str(v) for v in reach)
+    assert hostvars["prometheus-shard-1"]["ansible_host"] == "prometheus-shard-1"
+    assert hostvars["prometheus-shard-2"]["dvc_prometheus_tier"] == "shard"
+    assert "prometheus-shard-2" in listing["prometheus"]["hosts"]
 
 
 def test_staging_desks_are_reached_over_ssh_at_their_planned_addresses(inv, staging, state_dir):
