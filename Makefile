@@ -51,11 +51,15 @@ pythons: venv
 # which spends most of its time waiting (containers, Ansible, alerts firing), and beside
 # them the tests that need no Docker on xdist workers, as `make check` runs them. Their
 # output follows; the status is the first failure's (5, nothing selected, is not one).
+# A hung Docker test must not hang CI: at the limit pytest gets Ctrl-C, so it prints what
+# ran and what hung, and the lab's fixtures take it down.
+DOCKER_TESTS_LIMIT ?= 40m
 test: venv lint
 	@units=$$(mktemp); \
 	$(NO_DOCKER) $(BIN)/pytest -q -m "not docker" -n $(CHECK_WORKERS) $(PYTEST_ARGS) \
 	  >$$units 2>&1 & pid=$$!; \
-	$(BIN)/pytest -m docker $(PYTEST_ARGS); docker_rc=$$?; \
+	timeout --signal=INT --kill-after=120 $(DOCKER_TESTS_LIMIT) \
+	  $(BIN)/pytest -m docker --durations=25 $(PYTEST_ARGS); docker_rc=$$?; \
 	wait $$pid; units_rc=$$?; \
 	echo "=== the tests that need no Docker, run alongside ==="; cat $$units; rm -f $$units; \
 	for rc in $$docker_rc $$units_rc; do [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc; done; \
