@@ -53,7 +53,8 @@ LISTENERS: Final[dict[str, frozenset[int]]] = {
     # (playbooks/inventory.py FIRST_MO_PORT).
     "kannel": frozenset({13000, 13001, 13013, *range(14001, 14100)}),
     "portal": frozenset({8080}),
-    "nginx": frozenset({80}),
+    # 443 when the stack gives the portal front a certificate (dvc-rollout:tlsCert; the lab's CA)
+    "nginx": frozenset({80, 443}),
     "prometheus": frozenset({9090}),
 }
 # The ports a role must listen on (the rest of LISTENERS may be open but need not be).
