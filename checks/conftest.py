@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import testinfra
 
-from checks import dockerapi, sshshell
+from checks import dockershell, sshshell
 from checks.hosts import HostUnreachable, cached_silence
 from checks.plugin import targets_of
 from checks.selection import Target
@@ -42,14 +42,14 @@ def _params(item: pytest.Item) -> dict[str, Any]:
 
 
 _HOSTS: dict[str, Any] = {}
-dockerapi.install()
+dockershell.install()
 sshshell.install()
 
 
 def pytest_sessionfinish() -> None:
     """Close the kept shells: their ssh clients must not outlive the run."""
     sshshell.close_all()
-    dockerapi.close_all()
+    dockershell.close_all()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """One `/bin/sh` kept open per host and fed command after command: what the kept-shell
-backends (`docker://` in checks/dockerapi.py, `ssh://` in checks/sshshell.py) share.
+backends (`docker://` in checks/dockershell.py, `ssh://` in checks/sshshell.py) share.
 
 testinfra starts a new process on the host for every command (`docker exec`, or an ssh
 session). A go-live run makes thousands of commands, and each fresh session costs far
