@@ -1,7 +1,8 @@
 """The exporter as run: the CLI under the venv and under Debian's own Python packages.
 
 The Debian run uses /usr/bin/python3 with python3-prometheus-client, python3-uvloop and
-python3-yaml only (no pydantic), which is what the exporter's container holds.
+python3-yaml only (no pydantic 2), all a bare Debian bookworm host offers (the project's
+exporter image adds a vendored pydantic 2).
 """
 
 from __future__ import annotations
