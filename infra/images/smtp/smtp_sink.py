@@ -87,6 +87,26 @@ def summary(key: str, raw: mailbox.MaildirMessage) -> dict[str, Any]:
     }
 
 
+class LoginChallenges(SMTP):  # type: ignore[misc]  # aiosmtpd: only in the image
+    """AUTH LOGIN asking "Username:" and "Password:", the challenges clients expect.
+
+    aiosmtpd asks "User Name\\0" and "Password\\0"; Alertmanager's LOGIN client answers
+    only the usual two and gives up ("unexpected server challenge"), so no alert e-mail
+    reached the lab's mailbox. (Its PLAIN client, Go's, refuses to send a password over
+    a connection without TLS to any host but localhost.)
+    """
+
+    AuthLoginUsernameChallenge = "Username:"
+    AuthLoginPasswordChallenge = "Password:"
+
+
+class LabController(Controller):  # type: ignore[misc]
+    """aiosmtpd's threaded server, speaking through LoginChallenges."""
+
+    def factory(self) -> SMTP:
+        return LoginChallenges(self.handler, **self.SMTP_kwargs)
+
+
 class Handler:
     """aiosmtpd's DATA handler: keep the message, say 250."""
 
@@ -148,7 +168,7 @@ def start(
     store: Store, host: str, smtp_port: int, http_port: int, user: str, password: str
 ) -> tuple[Controller, ThreadingHTTPServer]:
     """Start SMTP and HTTP in threads; the caller serves or stops them."""
-    controller = Controller(
+    controller = LabController(
         Handler(store),
         hostname=host,
         port=smtp_port,
