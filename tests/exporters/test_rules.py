@@ -52,7 +52,8 @@ def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_promtool_check_rules_passes() -> None:
-    result = _promtool("check", "rules", *map(str, OURS))
+    # --lint-fatal: a duplicate rule (same name and labels) would record clashing series.
+    result = _promtool("check", "rules", "--lint-fatal", *map(str, OURS))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
