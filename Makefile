@@ -53,7 +53,7 @@ pythons: venv
 # output follows; the status is the first failure's (5, nothing selected, is not one).
 # A hung Docker test must not hang CI: at the limit pytest gets Ctrl-C, so it prints what
 # ran and what hung, and the lab's fixtures take it down.
-DOCKER_TESTS_LIMIT ?= 40m
+DOCKER_TESTS_LIMIT ?= 60m
 test: venv lint
 	@units=$$(mktemp); \
 	$(NO_DOCKER) $(BIN)/pytest -q -m "not docker" -n $(CHECK_WORKERS) $(PYTEST_ARGS) \
