@@ -114,8 +114,16 @@ def _start_child(tmp_path: Path, workers: str) -> tuple[Store, int, subprocess.P
     targets = tmp_path / "targets.json"
     write_targets(_local(40), targets)
     command = pytest_command(targets, store.path, run_id, workers)
+    # Ctrl-C reaches the check session as at a terminal even when this test runs in the
+    # background (`make test` starts the unit tests with `&`, where the shell ignores
+    # SIGINT for them, the child inherits it, and Python then never raises
+    # KeyboardInterrupt: the run went on to complete).
     child = subprocess.Popen(
-        command, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     return store, run_id, child
 
