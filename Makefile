@@ -47,7 +47,8 @@ PYENV_BINS ?= $(wildcard $(HOME)/.pyenv/versions/3.12.*/bin $(HOME)/.pyenv/versi
 pythons: venv
 	PATH="$(subst $(eval) ,:,$(strip $(PYENV_BINS))):$$PATH" $(BIN)/tox run $(TOX_ARGS)
 
-# The whole suite (<= 30 min on 2 cores): the Docker tests in one process sharing one lab,
+# The whole suite (budget 30 min on 2 cores; measured 38 min on 2026-11-30, over it: issue 14):
+# the Docker tests in one process sharing one lab,
 # which spends most of its time waiting (containers, Ansible, alerts firing), and beside
 # them the tests that need no Docker on xdist workers, as `make check` runs them. Their
 # output follows; the status is the first failure's (5, nothing selected, is not one).
