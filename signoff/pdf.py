@@ -16,7 +16,8 @@ from pathlib import Path
 
 from dvc_rollout.errors import EnvironmentProblem
 
-FLAGS = (
+# Headless Chromium that reaches nothing but the page it is given (also the tests' browser).
+HEADLESS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -24,8 +25,8 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--no-pdf-header-footer",
 )
+FLAGS = (*HEADLESS, "--no-pdf-header-footer")
 TIMEOUT_SECONDS = 120
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
-import subprocess
 import tarfile
 import time
 import urllib.error
@@ -39,6 +37,7 @@ from infra import exporter_specs, lab_monitoring
 from infra.lab import engine
 from infra.lab import oncall as lab_oncall
 from infra.lab.handle import LabHandle
+from tests.chromium import browse
 
 pytestmark = pytest.mark.lab
 
@@ -50,15 +49,6 @@ OUTAGE_ALERTS = ("DvcDistrictOutage", "DvcServiceDown")
 QUIET = 40.0  # longer than the lab's `for:` (15 s) + group_wait (5 s) + a sweep
 # Screenshots a person can look at after the run (reports/ is never committed).
 ARTIFACTS = Path(__file__).resolve().parents[2] / "reports" / "test-artifacts"
-CHROMIUM = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
 
 
 def http(method: str, url: str, body: Any = None, token: str = "") -> tuple[int, Any]:
@@ -93,22 +83,6 @@ def wait_for(
             return found
         time.sleep(POLL)
     pytest.fail(f"{what}: not seen within {timeout:.0f} s" + (f"\n{seen()}" if seen else ""))
-
-
-def browse(url: str, tmp: Path, *action: str) -> str:
-    """Headless Chromium once, with its own profile; its stdout (the DOM for --dump-dom)."""
-    binary = shutil.which("chromium")
-    if binary is None:
-        pytest.fail("chromium is missing: apt-get install chromium (infra/packages/test.txt)")
-    profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
-    done = subprocess.run(
-        [binary, *CHROMIUM, f"--user-data-dir={profile}", *action, url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return done.stdout
 
 
 def _put_files(container: str, files: dict[str, str]) -> None:

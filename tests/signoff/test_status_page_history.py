@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import struct
-import subprocess
 import threading
 import urllib.request
 import zlib
@@ -30,6 +28,7 @@ import pytest
 from bench import prometheus_stand
 from checks.results import Store
 from signoff import status
+from tests.chromium import browse
 
 # The history ends AHEAD minutes after the fixture is made (a sample a minute), so the
 # page still finds a value "now" on a loaded machine (a lookup sees 5 min back); whenever
@@ -47,17 +46,6 @@ ALERT = (
 RED, AMBER, GREEN = (0xB3, 0x26, 0x1E), (0xE0, 0xA1, 0x00), (0x1B, 0x7F, 0x3B)
 # Pixels of one bar at scale 1, a little under what Chromium draws (7 x 22, 16 x 22).
 HOUR_BAR, DAY_BAR = 120, 300
-CHROMIUM = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--force-device-scale-factor=1",
-)
 
 
 def _bad(t0: datetime) -> tuple[datetime, datetime]:
@@ -149,22 +137,6 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dateti
     finally:
         alertmanager.shutdown()
         alertmanager.server_close()
-
-
-def browse(url: str, tmp: Path, *action: str) -> str:
-    """Headless Chromium once, with its own profile; its stdout (the DOM for --dump-dom)."""
-    binary = shutil.which("chromium")
-    if binary is None:
-        pytest.fail("chromium is missing: apt-get install chromium (infra/packages/test.txt)")
-    profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
-    done = subprocess.run(
-        [binary, *CHROMIUM, f"--user-data-dir={profile}", *action, url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return done.stdout
 
 
 def png_colours(path: Path) -> Counter[tuple[int, int, int]]:
