@@ -64,8 +64,15 @@ def test_parallel_and_serial_runs_record_the_same_checks(tmp_path: Path) -> None
     serial = run(_local(2), {}, store=store, workers="0", quiet=True)
     parallel = run(_local(2), {}, store=store, workers="2", quiet=True)
     assert parallel.complete
+    # printer.cups_running reads this machine's process table, which also lists the
+    # cupsd of every lab container: in `make test` the Docker tests start and stop
+    # those beside this test, so its outcome may change between the two runs (CI of
+    # stop 18). Every other check reads only this machine's own state.
     outcomes = [
-        sorted((r.host, r.check_id, r.outcome) for r in store.results(s.run_id))
+        sorted(
+            (r.host, r.check_id, r.outcome if r.check_id != "printer.cups_running" else "-")
+            for r in store.results(s.run_id)
+        )
         for s in (serial, parallel)
     ]
     assert outcomes[0] == outcomes[1]
