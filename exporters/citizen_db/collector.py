@@ -14,6 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from exporters.citizen_db.probe import FAILURE_REASONS, ProbeState
+from exporters.metric_families import reason_counter, reason_gauge
 
 
 class CitizenDbCollector(Collector):
@@ -43,14 +44,12 @@ class CitizenDbCollector(Collector):
                 "Whether the last probe connected and the lookup returned its row (1) or not (0).",
                 value=1.0 if reason is None else 0.0,
             )
-            error = GaugeMetricFamily(
+            yield reason_gauge(
                 "dvc_citizen_db_probe_error",
                 "Why the database counts as down now (1 on the reason that applies, else 0).",
-                labels=["reason"],
+                (*FAILURE_REASONS, "stale"),
+                reason,
             )
-            for name in (*FAILURE_REASONS, "stale"):
-                error.add_metric([name], 1.0 if name == reason else 0.0)
-            yield error
             yield GaugeMetricFamily(
                 "dvc_citizen_db_last_probe_timestamp_seconds",
                 "Unix time the last probe finished.",
@@ -77,9 +76,9 @@ class CitizenDbCollector(Collector):
         yield CounterMetricFamily(
             "dvc_citizen_db_probes", "Probes run since the exporter started.", value=snap.probes
         )
-        failures = CounterMetricFamily(
-            "dvc_citizen_db_probe_failures", "Probes that failed, by reason.", labels=["reason"]
+        yield reason_counter(
+            "dvc_citizen_db_probe_failures",
+            "Probes that failed, by reason.",
+            FAILURE_REASONS,
+            snap.failures,
         )
-        for reason in FAILURE_REASONS:
-            failures.add_metric([reason], snap.failures.get(reason, 0))
-        yield failures

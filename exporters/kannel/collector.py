@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from exporters.kannel.e2e import FAILURE_REASONS, ProbeState
 from exporters.kannel.fetch import StatusSource
 from exporters.kannel.status import GatewayStatus, KannelStatusError
+from exporters.metric_families import reason_counter, reason_gauge
 
 SCRAPE_ERROR_REASONS = ("connect", "timeout", "http_status", "denied", "parse")
 GATEWAY_STATES = ("running", "suspended", "isolated", "full", "shutdown")
@@ -50,23 +51,18 @@ class KannelCollector(Collector):
         )
         up.add_metric([], 0.0 if status is None else 1.0)
         yield up
-        scrape_error = GaugeMetricFamily(
+        yield reason_gauge(
             "dvc_kannel_scrape_error",
             "Why the last status.xml read failed (1 on the reason that applies, else 0).",
-            labels=["reason"],
+            self._failures,
+            None if error is None else error.reason,
         )
-        for reason in self._failures:
-            hit = error is not None and error.reason == reason
-            scrape_error.add_metric([reason], 1.0 if hit else 0.0)
-        yield scrape_error
-        failures = CounterMetricFamily(
+        yield reason_counter(
             "dvc_kannel_scrape_failures",
             "status.xml reads that failed since the exporter started, by reason.",
-            labels=["reason"],
+            self._failures,
+            self._failures,
         )
-        for reason, count in self._failures.items():
-            failures.add_metric([reason], float(count))
-        yield failures
         if status is not None:
             yield from _gateway(status)
             yield from _smscs(status)
@@ -212,14 +208,12 @@ class EndToEndCollector(Collector):
                 "Whether the last loopback SMS came back to the exporter in time (1) or not (0).",
                 1.0 if reason is None else 0.0,
             )
-            error = GaugeMetricFamily(
+            yield reason_gauge(
                 "dvc_sms_e2e_error",
                 "Why SMS count as not going through now (1 on the reason that applies, else 0).",
-                labels=["reason"],
+                (*FAILURE_REASONS, "stale"),
+                reason,
             )
-            for name in (*FAILURE_REASONS, "stale"):
-                error.add_metric([name], 1.0 if name == reason else 0.0)
-            yield error
             yield _gauge(
                 "dvc_sms_e2e_last_probe_timestamp_seconds",
                 "Unix time the last end-to-end probe finished.",
@@ -238,9 +232,9 @@ class EndToEndCollector(Collector):
                 snap.last_success,
             )
         yield _counter("dvc_sms_e2e_probes", "End-to-end probes run.", snap.probes)
-        failures = CounterMetricFamily(
-            "dvc_sms_e2e_failures", "End-to-end probes that failed, by reason.", labels=["reason"]
+        yield reason_counter(
+            "dvc_sms_e2e_failures",
+            "End-to-end probes that failed, by reason.",
+            FAILURE_REASONS,
+            snap.failures,
         )
-        for reason in FAILURE_REASONS:
-            failures.add_metric([reason], snap.failures.get(reason, 0))
-        yield failures

@@ -24,6 +24,7 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 from checks import readiness
 from checks.results import Result
 from exporters import serving
+from exporters.metric_families import reason_gauge
 from exporters.readiness.scope import ScopedSite
 from exporters.readiness.store import StoreMissing, StoreUnreadable, read_latest, timestamp
 
@@ -60,13 +61,12 @@ class ReadinessCollector:
             "dvc_readiness_up", "Whether the results store could be read (1) or not (0)."
         )
         up.add_metric([], 0.0 if error else 1.0)
-        errors = GaugeMetricFamily(
+        errors = reason_gauge(
             "dvc_readiness_error",
             "Why the results store could not be read (1 on the reason that applies, else 0).",
-            labels=["reason"],
+            ERROR_REASONS,
+            error,
         )
-        for reason in ERROR_REASONS:
-            errors.add_metric([reason], 1.0 if reason == error else 0.0)
         yield from (up, errors, self._go_live(rows))
         if error is None:
             yield from self._sites(rows)
