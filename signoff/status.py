@@ -155,9 +155,32 @@ def names() -> status_history.Names:
 
         inv = inventory.load()
         _NAMES.append(
-            status_history.Names({c: (s.name_vi, s.name_en) for c, s in inv.services.items()})
+            service_names({c: (s.name_vi, s.name_en, s.level) for c, s in inv.services.items()})
         )
     return _NAMES[0]
+
+
+#: How a service's level is said after its name when two levels share the name.
+LEVEL_SUFFIX = {"district": ("cấp huyện", "district level"), "commune": ("cấp xã", "commune level")}
+
+
+def service_names(services: dict[str, tuple[str, str, str]]) -> status_history.Names:
+    """Names by code; a name two services share says its level after it.
+
+    The plan gives the district and the commune level a service with the same name
+    ("Cấp bản sao trích lục hộ tịch"): the page shows both levels, and two rows with one
+    name would leave a reader guessing which one is down.
+    """
+    counts: dict[str, int] = {}
+    for vi, _en, _level in services.values():
+        counts[vi] = counts.get(vi, 0) + 1
+    names: dict[str, tuple[str, str]] = {}
+    for code, (vi, en, level) in services.items():
+        if counts[vi] > 1 and level in LEVEL_SUFFIX:
+            level_vi, level_en = LEVEL_SUFFIX[level]
+            vi, en = f"{vi} ({level_vi})", f"{en} ({level_en})"
+        names[code] = (vi, en)
+    return status_history.Names(names)
 
 
 def snapshot(sources: Sources) -> dict[str, Any]:

@@ -96,3 +96,19 @@ def test_summaries_fill_labels_with_names_and_drop_what_only_firing_knew() -> No
     assert status_history.render_summary(template, labels, NAMES) == (
         "Dịch vụ Đăng ký kết hôn tại Xã Bắc Sơn:"
     )
+
+
+def test_every_service_has_its_own_name_on_the_page() -> None:
+    """The district and the commune civil-extract services share a name in the plan:
+    the page says which level each row is, and every other name stays as the plan gives it."""
+    from signoff import status
+
+    known = status.names().services
+    shown = [vi for vi, _en in known.values()]
+    assert len(shown) == len(set(shown)), sorted(shown)
+    assert known["d-civil-extract"][0] == "Cấp bản sao trích lục hộ tịch (cấp huyện)"
+    assert known["c-civil-extract"] == (
+        "Cấp bản sao trích lục hộ tịch (cấp xã)",
+        "Copies of civil-status extracts (commune level)",
+    )
+    assert known["c-marriage"] == ("Đăng ký kết hôn", "Marriage registration")
