@@ -10,6 +10,7 @@ default socket), `ssh://user@host[:port]` a data-center host reached over ssh, a
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import tarfile
@@ -44,6 +45,7 @@ def connect(host: str = "", timeout: int = 120) -> Any:
             # The ssh client (not paramiko) reads the user's and the system's ssh_config,
             # where the host's key, known host key and port are set (`staging up` writes one).
             found = docker.DockerClient(base_url=host, use_ssh_client=True, timeout=timeout)
+            atexit.register(_close_quietly, found)
         found.ping()
     except DockerException as exc:
         where = host or "this machine"
@@ -57,6 +59,18 @@ def connect(host: str = "", timeout: int = 120) -> Any:
             f"the Docker engine of {where} does not answer ({exc}): {hint}, and try again"
         ) from exc
     return found
+
+
+def _close_quietly(found: Any) -> None:
+    """Close an ssh client's connections before the interpreter's exit does.
+
+    Each connection is an `ssh … docker system dial-stdio` process; one that has already
+    ended makes docker-py's close raise BrokenPipeError. Left to urllib3's finalizers at
+    exit, that prints "Exception ignored … BrokenPipeError" tracebacks after a command's
+    real output (seen at the end of `make staging`); closed here, it is let pass.
+    """
+    with contextlib.suppress(OSError):
+        found.close()
 
 
 def client(host: str = "") -> Any:
@@ -421,16 +435,40 @@ def ensure_container(spec: ContainerSpec, host: str = "") -> ContainerState:
             state = read_state(info["Id"], host)
             return ContainerState(state.id, True, state.ports, state.network_data)
         _remove_container(info["Id"], host)
-    try:
-        container_id = _create_container(spec, host)
-    except ImageNotFound:
-        raise LabEngineProblem(
-            f"container {spec.name}: image {spec.image} is missing: run `dvc-rollout lab build`"
-        ) from None
-    except APIError as exc:
-        _remove_container(spec.name, host)
-        raise LabEngineProblem(f"container {spec.name}: the engine refused it: {exc}") from exc
+    for attempt in range(1, EPHEMERAL_PORT_ATTEMPTS + 1):
+        try:
+            container_id = _create_container(spec, host)
+            break
+        except ImageNotFound:
+            raise LabEngineProblem(
+                f"container {spec.name}: image {spec.image} is missing: run `dvc-rollout lab build`"
+            ) from None
+        except APIError as exc:
+            _remove_container(spec.name, host)
+            if attempt < EPHEMERAL_PORT_ATTEMPTS and _ephemeral_port_taken(spec, exc):
+                continue
+            raise LabEngineProblem(f"container {spec.name}: the engine refused it: {exc}") from exc
     return read_state(container_id, host)
+
+
+#: How often a container whose ports the engine picks is re-created when the ports the
+#: engine tried are taken by another engine on the same machine. The engine itself tries
+#: 10 ports in a row before it gives up; a few labs on this machine's engine hold a
+#: longer run of ports than that, and each attempt here starts past the last one tried.
+EPHEMERAL_PORT_ATTEMPTS = 20
+
+
+def _ephemeral_port_taken(spec: ContainerSpec, exc: APIError) -> bool:
+    """The engine picked a host port (none was asked for) that another engine holds.
+
+    Each engine picks ports from the machine's ephemeral range and knows only its own:
+    with the staging host's engine beside this machine's (CI runs both), one may pick a
+    port the other's container already listens on ("bind: address already in use").
+    Its allocator moves on, so creating the container again gets another port. A port
+    the stack asked for by number is not retried: that is a conflict to report.
+    """
+    ephemeral = spec.ports and all(not p.external for p in spec.ports)
+    return bool(ephemeral) and "address already in use" in str(exc)
 
 
 @dataclass(frozen=True)
