@@ -34,6 +34,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.docker)
 
 
+@pytest.fixture(autouse=True)
+def _no_engine_over_ssh(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test not marked `docker` cannot reach a Docker engine over ssh either.
+
+    `make check` points DOCKER_HOST nowhere, which covers this machine's engine; a stack
+    whose outputs name `ssh://…` (staging's) would still be dialled, and answered
+    whenever someone's staging host is up here: such a test then passed or failed on
+    what else ran on the machine. Without the docker mark every engine is unreachable.
+    """
+    if request.node.get_closest_marker("docker"):
+        return
+    from infra.lab import engine
+    from infra.lab.errors import LabEngineProblem
+
+    def unreachable(host: str = "", timeout: int = 120) -> object:
+        raise LabEngineProblem(
+            f"the Docker engine of {host or 'this machine'} does not answer: this test is "
+            "not marked docker (tests/conftest.py), so it reaches no engine"
+        )
+
+    monkeypatch.setattr(engine, "connect", unreachable)
+
+
 #: The desks' admin key a test stack's program is given (staging's are made by `lab up`).
 TEST_ADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestOnlyNotAKey test-admin"
 
