@@ -40,6 +40,10 @@ class ProbeLoop:
         self._failed = failed
         self._name = name
         self._stop = threading.Event()
+        # Notified when a run finishes and when stop() is called: the loop waits for
+        # either, so stopping never waits out a hanging run's deadline (`docker stop`
+        # kills after 10 s; the Kannel probe's deadline is 32 s).
+        self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> ProbeLoop:
@@ -48,25 +52,39 @@ class ProbeLoop:
 
     def stop(self) -> None:
         """Stop scheduling runs; a run that hangs is left behind (its thread is a daemon)."""
-        self._stop.set()
+        with self._changed:
+            self._stop.set()
+            self._changed.notify_all()
         self._thread.join(timeout=self._interval + 1)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
-            worker = threading.Thread(target=self._guarded, name=f"{self._name}-run", daemon=True)
+            done = threading.Event()
+            worker = threading.Thread(
+                target=self._guarded, args=(done,), name=f"{self._name}-run", daemon=True
+            )
             worker.start()
-            worker.join(self._deadline)
-            while worker.is_alive() and not self._stop.is_set():
+            self._wait_for(done, self._deadline)
+            while not done.is_set() and not self._stop.is_set():
                 log.warning("%s probe still running after %gs: counted as timeout",
                             self._name, time.monotonic() - started)  # fmt: skip
                 self._failed("timeout")
-                worker.join(self._interval)
+                self._wait_for(done, self._interval)
             self._stop.wait(max(self._interval - (time.monotonic() - started), 0.0))
 
-    def _guarded(self) -> None:
+    def _wait_for(self, done: threading.Event, seconds: float) -> None:
+        """Until the run is done, stop() is called, or `seconds` pass."""
+        with self._changed:
+            self._changed.wait_for(lambda: done.is_set() or self._stop.is_set(), seconds)
+
+    def _guarded(self, done: threading.Event) -> None:
         try:
             self._step()
         except Exception:
             log.exception("%s probe failed unexpectedly", self._name)
             self._failed("error")
+        finally:
+            with self._changed:
+                done.set()
+                self._changed.notify_all()
