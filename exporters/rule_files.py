@@ -54,10 +54,13 @@ def scale_for(text: str, divisor: float, minimum: int = 5) -> str:
 
 
 def rule_files(
-    divisor: float = 1, source: Path = RULES_DIR, tier: federation.Tier = "single"
+    divisor: float = 1,
+    source: Path = RULES_DIR,
+    tier: federation.Tier = "single",
+    minimum: int = 5,
 ) -> dict[str, str]:
     """File name -> text of every rule file in `source` a server of `tier` evaluates
-    (scaled when divisor > 1)."""
+    (scaled when divisor > 1, no `for:` below `minimum` seconds)."""
     found = sorted(source.glob("*.yml"))
     if not found:
         raise RuleFileError(f"no rule files in {source}: they ship in exporters/rules/*.yml")
@@ -68,7 +71,7 @@ def rule_files(
             texts[path.name] = text
     if divisor == 1:
         return texts
-    return {name: scale_for(text, divisor) for name, text in texts.items()}
+    return {name: scale_for(text, divisor, minimum) for name, text in texts.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

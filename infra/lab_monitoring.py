@@ -3,10 +3,11 @@
 Rendered by the same renderers Ansible's monitoring role runs for production
 (`exporters.scrape_config`, `exporters.alertmanager`, the rule files), with the lab's
 short timings: scrape and evaluate every 5 s, `for:` divided by 8 (2m -> 15 s, 3m ->
-23 s), Alertmanager group_wait 5 s and group_interval 10 s, a heartbeat every 5 s to the
-dead-man's switch, which speaks after 20 s of silence (Prometheus re-sends its alerts
-every 5 s, so Alertmanager drops the watchdog 20 s after Prometheus stops). A fault drill
-then sees its notification within about a minute. Production never gets these files: its config
+23 s), Alertmanager group_wait 5 s and group_interval 10 s, a heartbeat every 2 s to the
+dead-man's switch, which speaks after 10 s of silence (5 missed heartbeats). Prometheus
+re-sends its alerts every 2 s, so Alertmanager drops the watchdog 4 evaluation intervals
+(4 x 5 s; the fault drills' 2 s: 8 s) after Prometheus stops. A fault drill then sees its
+notification within about a minute. Production never gets these files: its config
 comes from `dvc-rollout configure` with the repo's values.
 """
 
@@ -38,12 +39,15 @@ class LabTimings:
 
     scrape_interval: str = "5s"
     for_divisor: float = 8
+    # No `for:` shorter than this (s): two evaluations, so one failed scrape fires nothing.
+    # (`configure` renders the rules with `exporters.rule_files`' own minimum, also 5.)
+    for_minimum: int = 5
     group_wait: str = "5s"
     group_interval: str = "10s"
     repeat_interval: str = "1h"
-    heartbeat_interval: str = "5s"
-    deadman_after: float = 20
-    alert_resend_delay: str = "5s"
+    heartbeat_interval: str = "2s"
+    deadman_after: float = 10
+    alert_resend_delay: str = "2s"
 
 
 TIMINGS = LabTimings()
@@ -89,7 +93,8 @@ def prometheus_files(
         "# Lab config rendered by infra/lab_monitoring.py (dvc-rollout configure replaces it)\n"
     )
     files = {PROMETHEUS_CONFIG: header + yaml.safe_dump(config, sort_keys=False)}
-    for name, text in rule_files.rule_files(timings.for_divisor, tier=tier).items():
+    scaled = rule_files.rule_files(timings.for_divisor, tier=tier, minimum=timings.for_minimum)
+    for name, text in scaled.items():
         files[f"{RULES_DIR}/{name}"] = text
     return files
 

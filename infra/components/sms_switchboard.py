@@ -43,6 +43,13 @@ class SmsSwitchboardArgs:
     registry: str = ""
 
 
+# The lab's operator simulators run on the same host: Kannel drops a silent SMPP peer
+# (frozen, or its network gone) after 8 s, enquiring every 2 s, so the fault drills see
+# it in seconds. Production's Kannel takes the Ansible role's values (10 s and 30 s;
+# playbooks/roles/sms_switchboard), never this bootstrap config's.
+SIMULATOR_SMPP_TIMINGS = ("SMPP_ENQUIRE_LINK_INTERVAL=2", "SMPP_CONNECTION_TIMEOUT=8")
+
+
 def _smpp_env(telco: Telco, passwords: pulumi.Output[Any] | None) -> pulumi.Output[str]:
     key = f"SMPP_PASSWORD_{telco.id.upper().replace('-', '_')}="
     if passwords is None:
@@ -93,6 +100,8 @@ class SmsSwitchboard(pulumi.ComponentResource):
             envs.extend(
                 _smpp_env(t, args.smpp_passwords) for t in args.telcos if t.protocol == "smpp"
             )
+            if args.simulators:
+                envs.extend(SIMULATOR_SMPP_TIMINGS)
         if args.sms_probe_url:
             envs.append(f"SMS_PROBE_URL={args.sms_probe_url}")
         kannel_image = common.image(

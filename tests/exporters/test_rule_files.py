@@ -35,11 +35,29 @@ def test_lab_divides_every_for_and_keeps_their_order() -> None:
                 assert seconds(lab[a]) <= seconds(lab[b]), (a, b)
 
 
-def test_only_for_lines_change() -> None:
-    text = rule_files()["alerts.yml"]
-    lab = rule_files(8)["alerts.yml"]
-    changed = [(a, b) for a, b in zip(text.splitlines(), lab.splitlines(), strict=True) if a != b]
-    assert changed and all(a.strip().startswith("for:") for a, _ in changed)
+# The lab's `lab up` timings, and the fault matrix's drill profile
+# (tests/exporters/test_fault_matrix.py: DRILL): production's rules, only `for:` shorter.
+PROFILES = [(8, 5), (60, 4)]
+
+
+@pytest.mark.parametrize(("divisor", "minimum"), PROFILES)
+def test_only_for_lines_change(divisor: float, minimum: int) -> None:
+    for name, text in rule_files().items():
+        lab = rule_files(divisor, minimum=minimum)[name]
+        pairs = zip(text.splitlines(), lab.splitlines(), strict=True)
+        changed = [(a, b) for a, b in pairs if a != b]
+        assert all(a.strip().startswith("for:") for a, _ in changed), name
+        assert all(seconds(b.split(":")[1].strip()) >= minimum for _, b in changed), name
+
+
+@pytest.mark.parametrize(("divisor", "minimum"), PROFILES)
+def test_every_profile_keeps_the_order_of_the_fors(divisor: float, minimum: int) -> None:
+    prod = _fors(rule_files()["alerts.yml"])
+    lab = _fors(rule_files(divisor, minimum=minimum)["alerts.yml"])
+    for a in prod:
+        for b in prod:
+            if seconds(prod[a]) < seconds(prod[b]):
+                assert seconds(lab[a]) <= seconds(lab[b]), (a, b)
 
 
 def test_a_floor_keeps_short_fors_meaningful() -> None:

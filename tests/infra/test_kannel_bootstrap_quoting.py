@@ -16,7 +16,8 @@ import pytest
 
 ENTRYPOINT = Path(__file__).resolve().parents[2] / "infra" / "images" / "kannel" / "entrypoint.sh"
 FUNCTIONS = r"""
-eval "$(sed -n -e '/^log() /p' -e '/^q() /p' -e '/^writable() {/,/^}/p' "$ENTRYPOINT")"
+eval "$(sed -n -e '/^log() /p' -e '/^q() /p' -e '/^writable() {/,/^}/p' \
+    -e '/^seconds() {/,/^}/p' "$ENTRYPOINT")"
 conf=/etc/kannel/kannel.conf
 """
 
@@ -53,3 +54,15 @@ def test_writable_refuses_what_kannel_cannot_hold(value: str) -> None:
     assert done.returncode == 1 and "rendered" not in done.stdout
     assert "KANNEL_ADMIN_PASSWORD cannot be written" in done.stderr
     assert value not in done.stderr
+
+
+@pytest.mark.parametrize("value", ["", "0", "8s", "-1", "2 ; x"])
+def test_smpp_timings_must_be_whole_seconds(value: str) -> None:
+    done = bash('seconds SMPP_CONNECTION_TIMEOUT "$V"; echo rendered', V=value)
+    assert done.returncode == 1 and "rendered" not in done.stdout
+    assert "SMPP_CONNECTION_TIMEOUT must be a whole number of seconds" in done.stderr
+
+
+def test_smpp_timings_of_whole_seconds_pass() -> None:
+    done = bash("seconds SMPP_CONNECTION_TIMEOUT 8 && echo rendered")
+    assert done.returncode == 0 and done.stdout == "rendered\n", done.stderr

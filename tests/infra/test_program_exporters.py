@@ -196,13 +196,13 @@ def test_lab_alertmanager_notifies_the_recorder_quickly(lab: ProgramRun) -> None
         "http://dvc-unit-deadman:9095/heartbeat/dvc",
     }
     assert config["route"]["routes"][0]["receiver"] == "heartbeat"
-    assert config["route"]["routes"][0]["repeat_interval"] == "5s"
+    assert config["route"]["routes"][0]["repeat_interval"] == "2s"
 
 
 def test_lab_has_a_deadmans_switch_and_prometheus_resends_alerts_often(lab: ProgramRun) -> None:
     found = containers(lab)
-    assert "DEADMAN_AFTER_SECONDS=20" in unwrap(found["dvc-unit-deadman"]["envs"])
-    assert "ALERT_RESEND_DELAY=5s" in unwrap(found["dvc-unit-prometheus"]["envs"])
+    assert "DEADMAN_AFTER_SECONDS=10" in unwrap(found["dvc-unit-deadman"]["envs"])
+    assert "ALERT_RESEND_DELAY=2s" in unwrap(found["dvc-unit-prometheus"]["envs"])
     assert lab.outputs["heartbeat_url"] == "http://dvc-unit-deadman:9095/heartbeat/dvc"
 
 
@@ -215,6 +215,8 @@ def test_production_servers_get_no_lab_config(production: ProgramRun) -> None:
 def test_lab_kannel_binds_the_smpp_telco_to_its_simulator(lab: ProgramRun) -> None:
     envs = unwrap(containers(lab)["dvc-unit-kannel"]["envs"])
     assert "SMSC_SMPP=sim-a=dvc-unit-smsc-sim-a:2775:dvc-lab" in envs
+    # Simulators on the same host: a silent peer is dropped in seconds (the fault drills).
+    assert {"SMPP_ENQUIRE_LINK_INTERVAL=2", "SMPP_CONNECTION_TIMEOUT=8"} <= set(envs)
     assert "SMSC_HTTP=sim-b=http://dvc-unit-smsc-sim-b:13080" in envs
     assert set(lab.outputs["containers"]["smsc_sim"]) == {"sim-a", "sim-b"}
 
@@ -225,12 +227,13 @@ def test_monitoring_timings_output_is_the_labs_only_in_the_lab(
     assert lab.outputs["monitoring_timings"] == {
         "scrape_interval": "5s",
         "for_divisor": 8,
+        "for_minimum": 5,
         "group_wait": "5s",
         "group_interval": "10s",
         "repeat_interval": "1h",
-        "heartbeat_interval": "5s",
-        "deadman_after": 20,
-        "alert_resend_delay": "5s",
+        "heartbeat_interval": "2s",
+        "deadman_after": 10,
+        "alert_resend_delay": "2s",
     }
     assert production.outputs["monitoring_timings"] == {}
 

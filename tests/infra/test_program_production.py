@@ -52,6 +52,9 @@ def test_production_kannel_gets_smpp_links_with_secret_passwords(production: Pro
     envs = unwrap(kannel.state["envs"])
     assert any(e.startswith("SMSC_SMPP=telco-1=") for e in envs)
     assert "SMPP_PASSWORD_TELCO_1=not-a-real-smpp" in envs
+    assert not any(
+        e.startswith(("SMPP_ENQUIRE_LINK_INTERVAL=", "SMPP_CONNECTION_TIMEOUT=")) for e in envs
+    )
 
 
 def test_production_stack_file_holds_no_secret_values() -> None:

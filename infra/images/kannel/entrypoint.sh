@@ -25,6 +25,13 @@ writable() {
     done
 }
 
+# A whole number of seconds, 1 or more, or stop naming the variable.
+seconds() {
+    case "$2" in
+    '' | *[!0-9]* | 0) log "$1 must be a whole number of seconds (1 or more), not '$2'"; exit 1 ;;
+    esac
+}
+
 render() {
     need KANNEL_ADMIN_PASSWORD; need KANNEL_STATUS_PASSWORD
     need SENDSMS_USER; need SENDSMS_PASSWORD
@@ -100,6 +107,12 @@ CONF
     done
     IFS=',' read -ra entries <<<"${SMSC_SMPP:-}"
     local host port system_id secret
+    # A peer silent for connection-timeout s is dropped and re-bound (production's role:
+    # 10 and 30); the lab's simulators, on the same host, set shorter ones.
+    local enquire_link=${SMPP_ENQUIRE_LINK_INTERVAL:-10}
+    local connection_timeout=${SMPP_CONNECTION_TIMEOUT:-30}
+    seconds SMPP_ENQUIRE_LINK_INTERVAL "$enquire_link"
+    seconds SMPP_CONNECTION_TIMEOUT "$connection_timeout"
     for entry in "${entries[@]}"; do
         entry=${entry// /}
         [ -n "$entry" ] || continue
@@ -124,8 +137,8 @@ smsc-username = $(q "${system_id:-dvc}")
 smsc-password = $(q "${!secret:-}")
 system-type = ""
 reconnect-delay = 5
-enquire-link-interval = 10
-connection-timeout = 30
+enquire-link-interval = $enquire_link
+connection-timeout = $connection_timeout
 CONF
     done
 }

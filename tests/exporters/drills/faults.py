@@ -28,10 +28,14 @@ def _container(name: str) -> Any:
     return engine.client().containers.get(name)
 
 
-def _healthy_again(monitor: Monitor, name: str) -> None:
+def _healthy_again(monitor: Monitor, name: str, ports_moved: bool = True) -> None:
+    """Wait until `name` is healthy; the host ports of a container started again or
+    connected again to the network it publishes them through have moved, so the monitor
+    re-reads them (a paused one keeps its ports)."""
     if not wait_for(lambda: health.container_healthy(name), 120):
         raise RuntimeError(f"{name} is not healthy 120 s after the drill undid its fault")
-    monitor.refresh()
+    if ports_moved:
+        monitor.refresh()
 
 
 @dataclass
@@ -63,7 +67,7 @@ class Hung:
 
     def undo(self) -> None:
         _container(self.container).unpause()
-        _healthy_again(self.monitor, self.container)
+        _healthy_again(self.monitor, self.container, ports_moved=False)
 
 
 @dataclass

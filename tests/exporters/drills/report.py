@@ -45,7 +45,7 @@ def implied(outcome: Outcome, alertname: str, receiver: str, fors: dict[str, flo
 def rows(outcomes: Iterable[Outcome]) -> list[dict[str, Any]]:
     fors = production_for()
     found = []
-    for o in sorted(outcomes, key=lambda o: (o.lane, o.cell.step, o.cell.component)):
+    for o in sorted(outcomes, key=lambda o: (o.lane, o.started)):
         for e in o.cell.expect:
             found.append(
                 {
