@@ -40,7 +40,10 @@ engine:
 # took ~150 s on the idle 2 cores (the lead's 2 min 39-51 s with lint) because many
 # wait on real Prometheus, Kannel, PostgreSQL, Chromium, Ansible or timeouts under test;
 # a second worker a core computes meanwhile, for ~3 CPU s of collection each.
-# Lint: ~1 s with mypy's cache (.mypy_cache), ~10 CPU s without (a fresh clone's first run).
+# Measured 2026-11-30 with other helpers' labs on the 2 cores (load 8-17, never idle):
+# 149 s wall for 205 CPU s with two workers a core, 240 s for 194 CPU s with one; idle,
+# not measured, it cannot beat CPU/2 (~100 s). Lint: under 1 s with mypy's cache
+# (.mypy_cache), ~10 CPU s more without it (a fresh clone's first run).
 CHECK_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); w=$$((2 * n)); echo $$((w > 8 ? 8 : w)))
 NO_DOCKER := DOCKER_HOST=unix:///nonexistent/make-check-uses-no-docker.sock
 check: lint
