@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from docker.errors import NotFound
+
 from dvc_rollout import stack_outputs
 from dvc_rollout.stack_outputs import Kind, StackOutputs
+from infra.lab.errors import LabEngineProblem
 
 # Networks each data-center role is attached to (keys of the stack's `networks` output).
 ROLE_NETWORKS: dict[str, tuple[str, ...]] = {"postgres": ("data",)}
@@ -93,7 +96,15 @@ def _network_facts(outputs: StackOutputs) -> dict[str, dict[str, Any]]:
         for name in names:
             if not isinstance(networks.get(name), str):
                 continue
-            ipam = client.networks.get(networks[name]).attrs.get("IPAM", {}).get("Config") or []
+            try:
+                found = client.networks.get(networks[name])
+            except NotFound:
+                raise LabEngineProblem(
+                    f"network {networks[name]} of stack {outputs.stack} is not on its Docker "
+                    f"host {outputs.docker_host or 'this machine'}: the estate is not as "
+                    f"declared; run `dvc-rollout lab up --stack {outputs.stack}` and check again"
+                ) from None
+            ipam = found.attrs.get("IPAM", {}).get("Config") or []
             subnets += [c["Subnet"] for c in ipam if "Subnet" in c]
         if subnets:
             facts[role] = {"subnets": subnets}
