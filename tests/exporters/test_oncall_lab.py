@@ -389,8 +389,13 @@ def test_the_status_page_shows_history_bars_and_the_incident_timeline(
         history,
         re.DOTALL,
     )
-    services = {p.service.code: p.service.name_vi for p in oncall.pairs}
-    assert {code: name for code, name, _ in rows} == services, rows  # names, not codes
+    # Names, not codes: the plan's name, with its level where two levels share one.
+    shown = {code: name for code, name, _ in rows}
+    assert shown.keys() == {p.service.code for p in oncall.pairs}, rows
+    for p in oncall.pairs:
+        name = shown[p.service.code]
+        assert name == status.names().service(p.service.code), rows
+        assert name == p.service.name_vi or name.startswith(f"{p.service.name_vi} (cấp "), rows
     for code, _, bars in rows:
         hours, days = re.findall(r'<div class="bars(?: week)?">(.*?)</div>', bars, re.DOTALL)
         hourly = re.findall(r'class="(b-\w+)"', hours)
