@@ -13,11 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from docker.errors import NotFound
-
 from dvc_rollout import stack_outputs
 from dvc_rollout.stack_outputs import Kind, StackOutputs
-from infra.lab.errors import LabEngineProblem
 
 # Networks each data-center role is attached to (keys of the stack's `networks` output).
 ROLE_NETWORKS: dict[str, tuple[str, ...]] = {"postgres": ("data",)}
@@ -84,7 +81,12 @@ def _running_terminals(stack: str) -> frozenset[str] | None:
 def _network_facts(outputs: StackOutputs) -> dict[str, dict[str, Any]]:
     """Subnets of the networks each role may sit on, read from the stack's Docker host."""
     try:
+        # Here, not at the top: the Docker SDK costs ~0.2 s to import, and most uses of
+        # this module (production stacks, no engine) never reach it.
+        from docker.errors import NotFound
+
         from infra.lab import engine
+        from infra.lab.errors import LabEngineProblem
 
         client = engine.client(outputs.docker_host)
     except Exception:  # no engine: the checks then skip the network comparison

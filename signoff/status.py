@@ -12,6 +12,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,9 +172,7 @@ def service_names(services: dict[str, tuple[str, str, str]]) -> status_history.N
     ("Cấp bản sao trích lục hộ tịch"): the page shows both levels, and two rows with one
     name would leave a reader guessing which one is down.
     """
-    counts: dict[str, int] = {}
-    for vi, _en, _level in services.values():
-        counts[vi] = counts.get(vi, 0) + 1
+    counts = Counter(vi for vi, _en, _level in services.values())
     names: dict[str, tuple[str, str]] = {}
     for code, (vi, en, level) in services.items():
         if counts[vi] > 1 and level in LEVEL_SUFFIX:
