@@ -15,6 +15,7 @@ import pytest
 from dvc_rollout import stack_outputs
 from dvc_rollout.stack_outputs import StackOutputs
 from infra.lab.handle import LabHandle
+from tests.configured import CONFIGURED_MODULES, ConfiguredSession, configure_once
 
 #: Fixtures that reach the Docker engine (tests/infra/conftest.py): a test using one needs Docker.
 DOCKER_FIXTURES = frozenset({"docker_client", "images_built", "images_net", "kit"})
@@ -32,6 +33,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         uses = set(getattr(item, "fixturenames", ()))
         if item.get_closest_marker("lab") or uses & DOCKER_FIXTURES:
             item.add_marker(pytest.mark.docker)
+    # The modules that share the configured lab run first, in CONFIGURED_MODULES' order
+    # (tests/configured.py): the drills after them rewrite the monitoring config in place.
+    # A stable sort: every other test keeps its order.
+    first = {module: n for n, module in enumerate(CONFIGURED_MODULES)}
+    items.sort(key=lambda item: first.get(item.nodeid.split("::")[0], len(first)))
 
 
 @pytest.fixture(autouse=True)
@@ -123,6 +129,12 @@ def lab() -> Iterator[LabHandle]:
         shutil.rmtree(statedir.stack_dir(stack), ignore_errors=True)
         if not left.empty:
             pytest.fail(f"lab down left resources of stack {stack}: {left}")
+
+
+@pytest.fixture(scope="session")
+def configured_lab(lab: LabHandle) -> ConfiguredSession:
+    """The session lab after its first `dvc-rollout configure` (tests/configured.py)."""
+    return configure_once(lab)
 
 
 @dataclass(frozen=True)

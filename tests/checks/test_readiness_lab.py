@@ -13,16 +13,15 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-import inventory
 from infra.lab.handle import LabHandle
+from tests.configured import ConfiguredSession
 
 pytestmark = pytest.mark.lab
 
@@ -33,13 +32,20 @@ CLI = [sys.executable, "-m", "dvc_rollout.cli"]
 class ConfiguredLab:
     """The session lab after `dvc-rollout configure`, with the officials it was given."""
 
-    lab: LabHandle
-    records: Path
+    session: ConfiguredSession
     db: Path
     reports: Path
 
+    @property
+    def lab(self) -> LabHandle:
+        return self.session.lab
+
     def env(self) -> dict[str, str]:
-        return {**os.environ, "DVC_INVENTORY_RECORDS": str(self.records)}
+        return {**os.environ, **self.session.env}
+
+    def official(self, site: str) -> str:
+        """The username of the first official `lab up` recorded for the site."""
+        return str(self.session.officials()[site][0]["username"])
 
     def cli(self, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -65,35 +71,13 @@ class ConfiguredLab:
         return result.output
 
 
-def synthetic_records(sites: Sequence[str]) -> dict[str, Any]:
-    """Two clearly fake officials per lab site (no real people)."""
-    return {
-        "accounts": [
-            {
-                "unit": site,
-                "username": f"canbo{n}.{site}",
-                "full_name": f"Cán bộ thử nghiệm {n} ({site})",
-                "role": "official",
-            }
-            for site in sites
-            for n in (1, 2)
-        ],
-        "training": [],
-    }
-
-
 @pytest.fixture(scope="module")
-def configured(lab: LabHandle, tmp_path_factory: pytest.TempPathFactory) -> ConfiguredLab:
+def configured(
+    configured_lab: ConfiguredSession, tmp_path_factory: pytest.TempPathFactory
+) -> ConfiguredLab:
+    """The session's configured lab (tests/configured.py), with this module's results store."""
     root = tmp_path_factory.mktemp("readiness")
-    records = root / "records.yaml"
-    records.write_text(
-        yaml.safe_dump(synthetic_records(lab.sampled_units()), allow_unicode=True),
-        encoding="utf-8",
-    )
-    inventory.load(records=records)  # the synthetic records must pass the inventory's checks
-    handle = ConfiguredLab(lab, records, root / "results.sqlite", root / "reports")
-    handle.configure("terminals")
-    return handle
+    return ConfiguredLab(configured_lab, root / "results.sqlite", root / "reports")
 
 
 def _not_ready(summary: dict[str, Any]) -> dict[str, list[str]]:
@@ -148,18 +132,19 @@ def test_over_ssh_a_desk_that_refuses_the_key_says_so_until_configure_fixes_it(
 def faults(configured: ConfiguredLab) -> Iterator[dict[str, tuple[str, str]]]:
     """Break one thing at each of four commune sites; always undo at the end."""
     printer, scanner, clock, accounts = _communes(configured.lab)[:4]
+    official = configured.official(accounts)
     broken = {
         printer: ("printer.queue_enabled", "cupsenable dvc-printer"),
         scanner: ("scanner.scanner_listed", "SANE finds no scanner"),
         clock: ("time.time_synchronised", "time sync is stopped"),
-        accounts: ("accounts.every_official_has_an_account", f"canbo1.{accounts}"),
+        accounts: ("accounts.every_official_has_an_account", official),
     }
     configured.run(printer, "cupsdisable", "dvc-printer")
     configured.run(scanner, "sed", "-i", r"s/^test\s*$/#test/", "/etc/sane.d/dll.conf")
     # In the lab a chronyd that exits restarts its whole container, so time sync is
     # stopped by suspending chronyd, as a hung daemon would be.
     configured.run(clock, "pkill", "-STOP", "-x", "chronyd")
-    configured.run(accounts, "userdel", "-r", f"canbo1.{accounts}")
+    configured.run(accounts, "userdel", "-r", official)
     try:
         yield broken
     finally:

@@ -1,8 +1,8 @@
 """`dvc-rollout configure` against the real lab: configures, converges, checks, repairs.
 
-One module-scoped first run configures the session lab (with synthetic officials and an
-SMSC password from the environment); the tests that follow run the playbooks again and
-read the containers to see what a user relies on.
+The session's first run configures the lab (tests/configured.py: the synthetic officials
+`lab up` records and an SMSC password from the environment); the tests that follow run
+the playbooks again and read the containers to see what a user relies on.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,25 +20,36 @@ import yaml
 
 from dvc_rollout import cli
 from playbooks import runner
+from tests.configured import SMSC_PASSWORD, ConfiguredSession
 
 pytestmark = pytest.mark.lab
 
 REPO = Path(__file__).resolve().parents[2]
 DATACENTER = {"sms-1", "prometheus-1", "alertmanager-1"}
-SMSC_PASSWORD = "smsc-Pw-for-the-leak-check-7f3a"
 
 
 @dataclass
 class Configured:
-    """The lab after the first configure run, and every run made in this module."""
+    """The lab after the session's first configure run, and every run made in this module."""
 
-    lab: Any
-    first: runner.RunResult
-    officials: dict[str, list[dict[str, str]]]
+    session: ConfiguredSession
     runs: list[runner.RunResult] = field(default_factory=list)
 
+    @property
+    def lab(self) -> Any:
+        return self.session.lab
+
+    @property
+    def first(self) -> runner.RunResult:
+        assert self.session.first is not None
+        return self.session.first
+
+    @property
+    def officials(self) -> dict[str, list[dict[str, Any]]]:
+        return self.session.officials()
+
     def configure(self, **options: Any) -> runner.RunResult:
-        result = runner.run(runner.RunOptions(stack=self.lab.stack, **options))
+        result = self.session.configure(**options)
         self.runs.append(result)
         return result
 
@@ -53,39 +63,10 @@ class Configured:
         return str(self.lab.containers["kannel"])
 
 
-def _officials(units: list[str]) -> dict[str, list[dict[str, str]]]:
-    """Two clearly synthetic accounts per lab desk (the real records are still empty)."""
-    return {
-        unit: [
-            {"unit": unit, "username": f"cb{unit}.a", "full_name": f"Cán bộ thử nghiệm {unit} A"},
-            {
-                "unit": unit,
-                "username": f"cb{unit}.b",
-                "full_name": f"Cán bộ thử nghiệm {unit} B",
-                "role": "leader",
-            },
-        ]
-        for unit in units
-    }
-
-
 @pytest.fixture(scope="module")
-def configured(lab, tmp_path_factory) -> Iterator[Configured]:
-    officials = _officials(lab.sampled_units())
-    records = tmp_path_factory.mktemp("records") / "records.yaml"
-    accounts = [a for unit in officials.values() for a in unit]
-    records.write_text(
-        yaml.safe_dump({"accounts": accounts, "training": []}, allow_unicode=True),
-        encoding="utf-8",
-    )
-    # An HTTP telco: the lab's SMPP simulator would refuse a bind with a password it lacks.
-    telco = next(t.id for t in lab.model.telcos if t.protocol != "smpp")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DVC_INVENTORY_RECORDS", str(records))
-        mp.setenv(f"SMSC_{telco.upper().replace('-', '_')}_PASSWORD", SMSC_PASSWORD)
-        first = runner.run(runner.RunOptions(stack=lab.stack))
-        state = Configured(lab, first, officials, [first])
-        yield state
+def configured(configured_lab: ConfiguredSession) -> Configured:
+    """The session's configured lab (tests/configured.py): these tests run first on it."""
+    return Configured(configured_lab, [configured_lab.first] if configured_lab.first else [])
 
 
 def _get(url: str) -> str:
@@ -189,8 +170,14 @@ def _break_files(configured: Configured) -> str:
 def test_check_mode_reports_drift_and_changes_nothing(configured):
     terminal = _break_files(configured)
     host = next(h for h, c in configured.lab.terminals.items() if c == terminal)
-    checked = configured.configure(check=True)
+    # Every role, and a desk of each level beside the broken one: the other desks run the
+    # same role on the same kind of data as these (the full second run above covers them),
+    # and a check-mode run over all of them costs ~45 s more of make test.
+    desks = sorted(configured.lab.terminals)
+    clean = [next(h for h in desks if h != host and len(h.split("-")[1]) == n) for n in (3, 5)]
+    checked = configured.configure(check=True, limit=",".join(["datacenter", host, *clean]))
     assert checked.ok, runner.format_summary(checked)
+    assert {h.host for h in checked.hosts} == DATACENTER | {host, *clean}
     changed = {h.host for h in checked.hosts if h.changed}
     assert changed == {"sms-1", host}
     assert configured.sh(terminal, "wc -c < /etc/dvc/portal.conf").strip() == "0"

@@ -1,16 +1,15 @@
 """Sign-off in the lab: phase 1 is GO; a broken printer makes its site and district NO-GO.
 
-Runs the real chain on the session lab: `dvc-rollout configure` (with the synthetic
-officials, training and helpdesk staffing `lab up` records for the sampled sites),
-`dvc-rollout check`, then `dvc-rollout signoff` against the lab's Prometheus and the
-results store. The evidence window is the time
-the lab's Prometheus has been scraping, so the verdict rests on what it has seen.
+Runs the real chain on the session lab: `dvc-rollout configure` (the session's run,
+tests/configured.py, with the synthetic officials, training and helpdesk staffing `lab up`
+records for the sampled sites), `dvc-rollout check`, then `dvc-rollout signoff` against
+the lab's Prometheus and the results store. The evidence window is the time the lab's
+Prometheus has been scraping since, so the verdict rests on what it has seen.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from checks.checkset import terminal_checks
 from dvc_rollout.cli import main
 from infra import lab_monitoring
 from signoff.adapters import Prometheus
+from tests.configured import ConfiguredSession
 
 pytestmark = pytest.mark.lab
 WINDOW_SECONDS = 120
@@ -73,14 +73,14 @@ def _cli(*argv: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def setup(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+def setup(
+    configured_lab: ConfiguredSession, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Setup]:
+    lab = configured_lab.lab
     tmp = tmp_path_factory.mktemp("signoff-lab")
     records = lab.records_file  # synthetic officials, training and staffing of the sample
-    previous = os.environ.get("DVC_INVENTORY_RECORDS")
-    os.environ["DVC_INVENTORY_RECORDS"] = str(records)
-    try:
-        assert _cli("configure", f"--stack={lab.stack}", "--quiet") == 0
-        configured_at = time.time()
+    with configured_lab.environment():
+        configured_at = configured_lab.configured_at
         results = tmp / "results.sqlite"
         for phase in ("1", "2"):
             assert (
@@ -109,11 +109,6 @@ def setup(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]
             districts=[d["code"] for d in lab.sample["districts"]],
             communes=communes,
         )
-    finally:
-        if previous is None:
-            os.environ.pop("DVC_INVENTORY_RECORDS", None)
-        else:
-            os.environ["DVC_INVENTORY_RECORDS"] = previous
 
 
 def _signoff(setup: Setup, phase: int, reports: Path, capsys: Any) -> tuple[int, dict[str, Any]]:
