@@ -20,8 +20,21 @@ read -r kind docker_host < <("$bin/python" -c 'import sys; from dvc_rollout impo
 [ -z "${docker_host:-}" ] || export DOCKER_HOST="$docker_host"
 # A lab is signed off as a lab (--lab); staging as the estate it is (--stack).
 estate_flag=$([ "$kind" = lab ] && echo --lab || echo --stack)
-# Evidence exporters: the window starts once the youngest of them has been scraped.
-exporters=(availability kannel citizen-db)
+# Evidence exporters' containers, from the stack's outputs: the window starts once the
+# youngest of them has been scraped. With `monitoringShards` the availability exporter is
+# one replica per shard (`availability-1`, `-2`, ...): each of them counts.
+mapfile -t exporters < <("$bin/python" -c '
+import re, sys
+from dvc_rollout import stack_outputs
+found = stack_outputs.load(sys.argv[1]).containers.exporters
+for key, name in sorted(found.items()):
+    if re.fullmatch(r"availability(-[0-9]+)?|kannel|citizen-db", key):
+        print(name)' "$stack") || exit 3
+if (( ${#exporters[@]} < 3 )); then
+    echo "lab-signoff: stack ${stack} lists no availability, kannel or citizen-db exporter" \
+         "container in its outputs: run \`make lab\` (or \`lab up --stack ${stack}\`) first" >&2
+    exit 3
+fi
 MIN_WINDOW=90
 # A probe result taken during configuration stays the exported value until the next
 # probe is scraped: infra.lab_monitoring.settle_seconds() (probe interval + timeout + scrape).
@@ -33,8 +46,8 @@ configured_at=$(date +%s)
 evidence_age() {
     local oldest_start=0 started t
     for e in "${exporters[@]}"; do
-        if ! started=$(docker inspect -f '{{.State.StartedAt}}' "dvc-${stack}-exporter-${e}" 2>/dev/null); then
-            echo "lab-signoff: no container dvc-${stack}-exporter-${e}: run \`make lab\` first" >&2
+        if ! started=$(docker inspect -f '{{.State.StartedAt}}' "$e" 2>/dev/null); then
+            echo "lab-signoff: no container $e: run \`make lab\` first" >&2
             exit 3
         fi
         t=$(date -d "$started" +%s)
