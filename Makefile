@@ -61,8 +61,8 @@ PYENV_BINS ?= $(wildcard $(HOME)/.pyenv/versions/3.12.*/bin $(HOME)/.pyenv/versi
 pythons: venv
 	PATH="$(subst $(eval) ,:,$(strip $(PYENV_BINS))):$$PATH" $(BIN)/tox run $(TOX_ARGS)
 
-# The whole suite (budget 30 min on 2 cores; measured 31 min 28 s for the Docker tests on a fresh
-# clone on 2026-11-30 at 827a756, down from 38 min, still over it: issue 14):
+# The whole suite (budget 30 min on 2 cores; measured 29 min 46 s for the Docker tests on a fresh
+# clone on 2026-11-30 at 3995d40, down from 38 min: one shared configure, tests/configured.py):
 # the Docker tests in one process sharing one lab,
 # which spends most of its time waiting (containers, Ansible, alerts firing), and beside
 # them the tests that need no Docker on xdist workers, as `make check` runs them. Their
